@@ -1,0 +1,51 @@
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
+
+/** "30m", "90s", "1.5h", a bare number of seconds, or 0 (never). Returns milliseconds. */
+export function parseDuration(value: string | number): number {
+  if (typeof value === "number") return value * 1000;
+  const match = DURATION_PATTERN.exec(value.trim());
+  if (!match) throw new Error(`not a duration: "${value}" (use e.g. 90s, 30m, 2h)`);
+  return Number(match[1]) * UNITS[match[2] ?? "s"]!;
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  "": 1,
+  B: 1,
+  KB: 1e3,
+  MB: 1e6,
+  GB: 1e9,
+  KIB: 1024,
+  MIB: 1024 ** 2,
+  GIB: 1024 ** 3,
+};
+
+export const SIZE_PATTERN = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)?$/i;
+
+/** "50MB", "1GiB" or a number of bytes. */
+export function parseSize(value: string | number): number {
+  if (typeof value === "number") return value;
+  const match = SIZE_PATTERN.exec(value.trim());
+  if (!match) throw new Error(`not a size: "${value}" (use e.g. 512KB, 50MB, 1GiB)`);
+  return Math.round(Number(match[1]) * SIZE_UNITS[(match[2] ?? "").toUpperCase()]!);
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ""}`;
+  return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60) ? `${Math.floor((s % 3600) / 60)}m` : ""}`;
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}

@@ -1,0 +1,35 @@
+import { homedir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
+
+export const DEFAULT_HOME = "~/local-llm";
+
+export interface HomePaths {
+  root: string;
+  config: string;
+  docs: string;
+  logs: string;
+  state: string;
+}
+
+export function expandTilde(path: string): string {
+  if (path === "~") return homedir();
+  if (path.startsWith("~/")) return join(homedir(), path.slice(2));
+  return path;
+}
+
+/** Resolves a path the way rig.yaml means it: `~` is the user's home, relative is relative to RIG_HOME. */
+export function resolveConfigPath(path: string, home: string): string {
+  const expanded = expandTilde(path);
+  return isAbsolute(expanded) ? expanded : resolve(home, expanded);
+}
+
+export function homePaths(flag?: string, env: NodeJS.ProcessEnv = process.env): HomePaths {
+  const root = resolve(expandTilde(flag || env.RIG_HOME || DEFAULT_HOME));
+  return {
+    root,
+    config: join(root, "rig.yaml"),
+    docs: join(root, "docs"),
+    logs: join(root, "logs"),
+    state: join(root, "state"),
+  };
+}

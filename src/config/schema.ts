@@ -1,0 +1,159 @@
+import { z } from "zod";
+import { HARNESS_NAMES } from "../harnesses/index.ts";
+import { RUNTIME_KINDS } from "../runtimes/index.ts";
+import { DURATION_PATTERN, SIZE_PATTERN } from "./duration.ts";
+
+const name = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+    "use letters, digits, '.', '_' and '-' (it becomes a command and a URL part)",
+  );
+
+const duration = z
+  .union([z.number().nonnegative(), z.string().regex(DURATION_PATTERN, "use a duration like 90s, 30m or 2h")])
+  .describe("a duration: 90s, 30m, 2h, or seconds as a number; 0 means never");
+
+const size = z
+  .union([z.number().int().positive(), z.string().regex(SIZE_PATTERN, "use a size like 512KB, 50MB or 1GiB")])
+  .describe("a size: 512KB, 50MB, 1GiB or bytes");
+
+const port = z.number().int().min(1).max(65535);
+
+const scalarArg = z.union([z.string(), z.number(), z.boolean()]).transform(String);
+
+export const requestRulesSchema = z
+  .strictObject({
+    set: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe("deep-merged into every request; wins over the client"),
+    defaults: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe("deep-merged into every request only where the client is silent"),
+    drop: z.array(z.string()).optional().describe("dotted paths removed from every request"),
+  })
+  .describe("rules the gateway applies to requests");
+
+export const serverSchema = z
+  .strictObject({
+    runtime: z.enum(RUNTIME_KINDS).describe("which runtime serves this profile"),
+    model: z.string().optional().describe("model file or folder, registry id or tag"),
+    url: z.string().url().optional().describe("base URL of an existing server (runtime: remote)"),
+    command: z
+      .array(scalarArg)
+      .optional()
+      .describe("argv of a `command` server; ${PORT} ${HOST} ${MODEL} are substituted"),
+    args: z.array(scalarArg).default([]).describe("extra runtime flags, exactly as the runtime takes them"),
+    host: z.string().optional().describe("address the runtime binds (default 127.0.0.1)"),
+    port: port.optional().describe("fixed port; otherwise a free one is assigned"),
+    env: z.record(z.string(), scalarArg).default({}).describe("extra environment for the process"),
+    context: z.number().int().positive().optional().describe("context window served, in tokens"),
+    aliases: z.array(name).default([]).describe("other model names that route here"),
+    ttl: duration.optional().describe("unload after this long idle; 0 or absent keeps it loaded"),
+    group: z.string().optional().describe("servers sharing a group never run at the same time"),
+    timeout: z
+      .strictObject({
+        start: duration.optional().describe("longest load time"),
+        response: duration.optional().describe("longest silent wait for the upstream"),
+      })
+      .default({}),
+    health: z.string().startsWith("/").optional().describe("health path polled until it answers 200"),
+    translate: z
+      .enum(["auto", "always", "never"])
+      .default("auto")
+      .describe("use the runtime's own dialect or translate"),
+    request: requestRulesSchema.default({}),
+    notes: z.string().optional().describe("why these flags: measurements, caveats"),
+  })
+  .superRefine((server, ctx) => {
+    if (server.runtime === "remote" && !server.url)
+      ctx.addIssue({
+        code: "custom",
+        path: ["url"],
+        message: "a remote server needs `url:` (e.g. http://host:8000/v1)",
+      });
+    if (server.runtime === "command" && !server.command?.length)
+      ctx.addIssue({
+        code: "custom",
+        path: ["command"],
+        message: "a command server needs `command: [argv…]`",
+      });
+    if (!["remote", "command"].includes(server.runtime) && !server.model)
+      ctx.addIssue({
+        code: "custom",
+        path: ["model"],
+        message: `a ${server.runtime} server needs \`model:\``,
+      });
+    if (server.url && server.runtime !== "remote")
+      ctx.addIssue({ code: "custom", path: ["url"], message: "`url:` is only for runtime: remote" });
+    if (server.command && server.runtime !== "command")
+      ctx.addIssue({
+        code: "custom",
+        path: ["command"],
+        message: `\`command:\` is only for runtime: command; to change the ${server.runtime} executable set runtimes.${server.runtime}.command`,
+      });
+  });
+
+export const agentSchema = z.strictObject({
+  harness: z.enum(HARNESS_NAMES).describe("which coding agent CLI"),
+  server: name.describe("the server profile (or alias) it talks to"),
+  model_id: z
+    .string()
+    .optional()
+    .describe("the model name the agent is configured with (default: the server name)"),
+  args: z.array(scalarArg).default([]).describe("extra arguments for the agent, added last"),
+  env: z.record(z.string(), scalarArg).default({}).describe("extra environment for the agent, added last"),
+  request: requestRulesSchema.default({}),
+  notes: z.string().optional(),
+});
+
+const executableOverride = z.strictObject({
+  command: z
+    .union([z.string(), z.array(z.string())])
+    .describe("executable (name on PATH, path, or argv prefix)"),
+});
+
+export const configSchema = z.strictObject({
+  version: z.literal(1).optional(),
+  gateway: z
+    .strictObject({
+      host: z.string().default("127.0.0.1"),
+      port: port.default(7878),
+      api_key: z.string().optional().describe("require this key on every request"),
+      body_limit: size.default("50MB").describe("largest request body accepted"),
+    })
+    .default({ host: "127.0.0.1", port: 7878, body_limit: "50MB" }),
+  paths: z
+    .strictObject({
+      models: z
+        .array(z.string())
+        .default(["models", "~/.lmstudio/models", "~/.cache/huggingface/hub", "~/.ollama/models"]),
+      bin: z.string().default("~/.local/bin"),
+    })
+    .default({
+      models: ["models", "~/.lmstudio/models", "~/.cache/huggingface/hub", "~/.ollama/models"],
+      bin: "~/.local/bin",
+    }),
+  include: z
+    .array(z.string())
+    .default([])
+    .describe("more YAML files (globs, relative to the home) merged in"),
+  runtimes: z.partialRecord(z.enum(RUNTIME_KINDS), executableOverride).default({}),
+  harnesses: z.partialRecord(z.enum(HARNESS_NAMES), executableOverride).default({}),
+  servers: z.record(name, serverSchema).default({}),
+  agents: z.record(name, agentSchema).default({}),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+export type ServerConfig = z.infer<typeof serverSchema>;
+export type AgentConfig = z.infer<typeof agentSchema>;
+export type RequestRules = z.infer<typeof requestRulesSchema>;
+
+/** Sections an included file may define; everything else belongs to the main rig.yaml. */
+export const MERGED_SECTIONS = ["servers", "agents", "runtimes", "harnesses"] as const;
+
+export function configJsonSchema(): unknown {
+  return z.toJSONSchema(configSchema, { io: "input", unrepresentable: "any" });
+}

@@ -1,0 +1,18 @@
+import { claudeCode } from "./claude-code.ts";
+import { codex } from "./codex.ts";
+import { opencode } from "./opencode.ts";
+import { pi } from "./pi.ts";
+import { qwenCode } from "./qwen-code.ts";
+import type { HarnessAdapter } from "./types.ts";
+
+export const HARNESSES: Readonly<Record<string, HarnessAdapter>> = Object.fromEntries(
+  [claudeCode, codex, qwenCode, pi, opencode].map((adapter) => [adapter.name, adapter]),
+);
+
+export const HARNESS_NAMES = Object.keys(HARNESSES) as [string, ...string[]];
+
+export function harnessFor(name: string): HarnessAdapter {
+  const adapter = HARNESSES[name];
+  if (!adapter) throw new Error(`unknown harness "${name}" (known: ${HARNESS_NAMES.join(", ")})`);
+  return adapter;
+}

@@ -1,0 +1,170 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+
+/** Numbered migrations: each runs once, in order, inside a transaction; user_version records the last. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE launches (
+     id INTEGER PRIMARY KEY,
+     server TEXT NOT NULL,
+     runtime TEXT NOT NULL,
+     argv TEXT NOT NULL,
+     env TEXT NOT NULL,
+     cwd TEXT NOT NULL,
+     config_hash TEXT NOT NULL,
+     profile_hash TEXT NOT NULL,
+     model_fingerprint TEXT,
+     pid INTEGER,
+     port INTEGER,
+     started_at TEXT NOT NULL,
+     ready_at TEXT,
+     ready_ms INTEGER,
+     stopped_at TEXT,
+     exit_code INTEGER,
+     exit_signal TEXT,
+     outcome TEXT,
+     log_tail TEXT
+   );
+   CREATE INDEX launches_by_server ON launches (server, id);`,
+];
+
+const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|PASSWD|AUTH|CREDENTIAL/i;
+
+export function redactEnv(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).map(([key, value]) => [key, SECRET_NAME.test(key) ? "<redacted>" : value]),
+  );
+}
+
+export interface LaunchRecord {
+  server: string;
+  runtime: string;
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+  configHash: string;
+  profileHash: string;
+  modelFingerprint?: unknown;
+  pid?: number;
+  port?: number;
+}
+
+export interface LaunchRow {
+  id: number;
+  server: string;
+  runtime: string;
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+  config_hash: string;
+  profile_hash: string;
+  model_fingerprint: unknown;
+  pid: number | null;
+  port: number | null;
+  started_at: string;
+  ready_at: string | null;
+  ready_ms: number | null;
+  stopped_at: string | null;
+  exit_code: number | null;
+  exit_signal: string | null;
+  outcome: string | null;
+  log_tail: string | null;
+}
+
+type RawRow = Omit<LaunchRow, "argv" | "env" | "model_fingerprint"> & {
+  argv: string;
+  env: string;
+  model_fingerprint: string | null;
+};
+
+function decode(row: RawRow): LaunchRow {
+  return {
+    ...row,
+    argv: JSON.parse(row.argv),
+    env: JSON.parse(row.env),
+    model_fingerprint: row.model_fingerprint ? JSON.parse(row.model_fingerprint) : null,
+  };
+}
+
+/** The SQLite record of every launch (state/rig.db). Only the daemon writes; commands read. */
+export class Ledger {
+  private readonly db: Database.Database;
+
+  constructor(path: string, options: { readonly?: boolean } = {}) {
+    if (!options.readonly) mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path, {
+      readonly: options.readonly ?? false,
+      fileMustExist: options.readonly ?? false,
+    });
+    if (!options.readonly) {
+      this.db.pragma("journal_mode = WAL");
+      this.db.pragma("busy_timeout = 5000");
+      this.migrate();
+    }
+  }
+
+  private migrate(): void {
+    const current = this.db.pragma("user_version", { simple: true }) as number;
+    MIGRATIONS.slice(current).forEach((sql, index) => {
+      this.db.transaction(() => {
+        this.db.exec(sql);
+        this.db.pragma(`user_version = ${current + index + 1}`);
+      })();
+    });
+  }
+
+  launchStarted(record: LaunchRecord): number {
+    const result = this.db
+      .prepare(
+        `INSERT INTO launches (server, runtime, argv, env, cwd, config_hash, profile_hash, model_fingerprint, pid, port, started_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        record.server,
+        record.runtime,
+        JSON.stringify(record.argv),
+        JSON.stringify(redactEnv(record.env)),
+        record.cwd,
+        record.configHash,
+        record.profileHash,
+        record.modelFingerprint ? JSON.stringify(record.modelFingerprint) : null,
+        record.pid ?? null,
+        record.port ?? null,
+        new Date().toISOString(),
+      );
+    return Number(result.lastInsertRowid);
+  }
+
+  launchReady(id: number, readyMs: number): void {
+    this.db
+      .prepare("UPDATE launches SET ready_at = ?, ready_ms = ? WHERE id = ?")
+      .run(new Date().toISOString(), Math.round(readyMs), id);
+  }
+
+  launchEnded(
+    id: number,
+    end: { exitCode: number | null; signal: string | null; outcome: string; logTail?: string },
+  ): void {
+    this.db
+      .prepare(
+        "UPDATE launches SET stopped_at = ?, exit_code = ?, exit_signal = ?, outcome = ?, log_tail = ? WHERE id = ? AND stopped_at IS NULL",
+      )
+      .run(new Date().toISOString(), end.exitCode, end.signal, end.outcome, end.logTail ?? null, id);
+  }
+
+  launches(server?: string, limit = 50): LaunchRow[] {
+    const rows = server
+      ? this.db.prepare("SELECT * FROM launches WHERE server = ? ORDER BY id DESC LIMIT ?").all(server, limit)
+      : this.db.prepare("SELECT * FROM launches ORDER BY id DESC LIMIT ?").all(limit);
+    return (rows as RawRow[]).map(decode);
+  }
+
+  launch(id: number): LaunchRow | undefined {
+    const row = this.db.prepare("SELECT * FROM launches WHERE id = ?").get(id) as RawRow | undefined;
+    return row ? decode(row) : undefined;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,40 @@
+import { hasFlag, localUrl } from "./args.ts";
+import { COMMON_FAILURE_HINTS, type RuntimeAdapter } from "./types.ts";
+
+export const sglang: RuntimeAdapter = {
+  kind: "sglang",
+  label: "SGLang (python -m sglang.launch_server)",
+  modelKind: "path-or-id",
+  defaultCommand: ["python", "-m", "sglang.launch_server"],
+  detectable: false,
+  dialects: ["chat", "completions", "embeddings"],
+  defaultStartTimeoutMs: 20 * 60_000,
+  process(input) {
+    const [executable = "python", ...prefix] = input.command ?? this.defaultCommand;
+    const context =
+      input.context && !hasFlag(input.args, "--context-length")
+        ? ["--context-length", String(input.context)]
+        : [];
+    const servedName = hasFlag(input.args, "--served-model-name") ? [] : ["--served-model-name", input.name];
+    return {
+      argv: [
+        executable,
+        ...prefix,
+        "--model-path",
+        input.model ?? "",
+        "--host",
+        input.host,
+        "--port",
+        input.port,
+        ...servedName,
+        ...context,
+        ...input.args,
+      ],
+      env: input.env,
+    };
+  },
+  baseUrl: (input) => localUrl(input.host, input.port),
+  healthPath: "/health",
+  upstreamModel: (input) => input.name,
+  failureHints: COMMON_FAILURE_HINTS,
+};

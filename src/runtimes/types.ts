@@ -1,0 +1,90 @@
+/** The API dialects a runtime can serve natively. */
+export type Dialect = "chat" | "completions" | "embeddings" | "messages" | "responses";
+
+/** Everything a runtime adapter needs to describe one launch; all paths already resolved. */
+export interface LaunchInput {
+  name: string;
+  /** Model path, repo id or tag, as the runtime takes it. */
+  model?: string;
+  /** Base URL of an existing server (runtime `remote`). */
+  url?: string;
+  /** Executable override (`runtimes.<kind>.command`) or the full argv of a `command` server. */
+  command?: string[];
+  args: string[];
+  host: string;
+  /** The port as it appears in argv: a number, or a placeholder before one is assigned. */
+  port: string;
+  env: Record<string, string>;
+  context?: number;
+}
+
+export interface ProcessSpec {
+  argv: string[];
+  env: Record<string, string>;
+}
+
+/** An HTTP call the supervisor makes after readiness or before stopping (ollama, lmstudio). */
+export interface HttpStep {
+  kind: "http";
+  method: "GET" | "POST";
+  path: string;
+  body?: unknown;
+}
+
+/** A helper command run to completion (e.g. `lms load`). */
+export interface CommandStep {
+  kind: "command";
+  argv: string[];
+}
+
+export type LifecycleStep = HttpStep | CommandStep;
+
+export interface FailureHint {
+  pattern: RegExp;
+  /** What the user should do, in rig's terms. */
+  message: string;
+}
+
+/**
+ * A runtime kind: a pure description of how a server profile becomes a process, how to tell it is
+ * ready, what it speaks and how it is stopped. Adapters never spawn, listen or write.
+ */
+export interface RuntimeAdapter {
+  kind: string;
+  label: string;
+  /** How `model:` is read: a file path, a path or a registry id, a runtime tag, or not used. */
+  modelKind: "path" | "path-or-id" | "tag" | "none";
+  /** Executable argv prefix used when `runtimes.<kind>.command` is not set. */
+  defaultCommand: string[];
+  /** Whether finding defaultCommand[0] on PATH shows the runtime is installed (not so for `python`). */
+  detectable: boolean;
+  dialects: readonly Dialect[];
+  defaultStartTimeoutMs: number;
+  /** The process to spawn; null when the runtime is reached, not launched (remote). */
+  process(input: LaunchInput): ProcessSpec | null;
+  /** Whether the spawned process is shared with other profiles and must outlive this one (ollama). */
+  sharedProcess?: boolean;
+  baseUrl(input: LaunchInput): string;
+  /** Path polled until it answers 200. */
+  healthPath: string;
+  /** The `model` value requests must carry upstream. */
+  upstreamModel(input: LaunchInput): string;
+  afterReady?(input: LaunchInput): LifecycleStep[];
+  beforeStop?(input: LaunchInput): LifecycleStep[];
+  failureHints: readonly FailureHint[];
+}
+
+export const COMMON_FAILURE_HINTS: readonly FailureHint[] = [
+  {
+    pattern: /address already in use|bind.*failed|couldn't bind/i,
+    message: "the port is already in use: free it or set another `port:` on this server",
+  },
+  {
+    pattern: /out of memory|failed to allocate|cannot allocate memory|CUDA error: out of memory|OOM/i,
+    message: "the model does not fit in memory: use a smaller quantisation or a smaller context",
+  },
+  {
+    pattern: /no such file|not found|does not exist|failed to open/i,
+    message: "the model was not found: check `model:` of this server (rig doctor lists missing paths)",
+  },
+];

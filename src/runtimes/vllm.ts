@@ -1,0 +1,46 @@
+import { hasFlag, localUrl } from "./args.ts";
+import { COMMON_FAILURE_HINTS, type RuntimeAdapter } from "./types.ts";
+
+export const vllm: RuntimeAdapter = {
+  kind: "vllm",
+  label: "vLLM (vllm serve)",
+  modelKind: "path-or-id",
+  defaultCommand: ["vllm", "serve"],
+  detectable: true,
+  dialects: ["chat", "completions", "embeddings", "responses"],
+  defaultStartTimeoutMs: 20 * 60_000,
+  process(input) {
+    const [executable = "vllm", ...prefix] = input.command ?? this.defaultCommand;
+    const context =
+      input.context && !hasFlag(input.args, "--max-model-len")
+        ? ["--max-model-len", String(input.context)]
+        : [];
+    const servedName = hasFlag(input.args, "--served-model-name") ? [] : ["--served-model-name", input.name];
+    return {
+      argv: [
+        executable,
+        ...prefix,
+        input.model ?? "",
+        "--host",
+        input.host,
+        "--port",
+        input.port,
+        ...servedName,
+        ...context,
+        ...input.args,
+      ],
+      env: input.env,
+    };
+  },
+  baseUrl: (input) => localUrl(input.host, input.port),
+  healthPath: "/health",
+  upstreamModel: (input) => input.name,
+  failureHints: [
+    {
+      pattern: /No available memory for the cache blocks|KV cache/i,
+      message:
+        "not enough GPU memory for the KV cache: lower --max-model-len (context:) or raise --gpu-memory-utilization",
+    },
+    ...COMMON_FAILURE_HINTS,
+  ],
+};

@@ -1,0 +1,44 @@
+import { request } from "node:http";
+
+/** One GET: resolves with the status code, or 0 when nothing answered. A fresh connection each time. */
+export function probe(url: string, timeoutMs = 2000): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request(url, { method: "GET", agent: false, timeout: timeoutMs }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+      res.on("error", () => resolve(0));
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => resolve(0));
+    req.end();
+  });
+}
+
+/** A JSON POST used by runtime lifecycle steps (e.g. Ollama's keep_alive load/unload). */
+export function postJson(
+  url: string,
+  body: unknown,
+  timeoutMs: number,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const payload = Buffer.from(JSON.stringify(body ?? {}));
+    const req = request(
+      url,
+      {
+        method: "POST",
+        agent: false,
+        timeout: timeoutMs,
+        headers: { "content-type": "application/json", "content-length": payload.length },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+        res.on("error", reject);
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`no answer from ${url} within ${timeoutMs} ms`)));
+    req.on("error", reject);
+    req.end(payload);
+  });
+}

@@ -1,0 +1,43 @@
+import type { Config, Server } from "../config/loader.ts";
+import { runtimeFor } from "../runtimes/index.ts";
+import type { LaunchInput, ProcessSpec, RuntimeAdapter } from "../runtimes/types.ts";
+
+export const UNASSIGNED_PORT = "<port>";
+
+export interface LaunchPlan {
+  adapter: RuntimeAdapter;
+  input: LaunchInput;
+  /** null for servers rig reaches but does not launch (remote). */
+  process: ProcessSpec | null;
+  baseUrl: string;
+  healthUrl: string;
+  upstreamModel: string;
+}
+
+/**
+ * The one function that turns a server profile into the exact launch: `rig explain`, `rig docs`,
+ * the supervisor and the ledger all call it, so what is shown is what runs.
+ */
+export function launchPlan(config: Config, server: Server, port?: number): LaunchPlan {
+  const adapter = runtimeFor(server.runtime);
+  const input: LaunchInput = {
+    name: server.name,
+    model: server.modelPath,
+    url: server.url,
+    command: server.runtime === "command" ? server.command : config.runtimes[server.runtime]?.command,
+    args: server.args,
+    host: server.host ?? "127.0.0.1",
+    port: String(port ?? server.port ?? UNASSIGNED_PORT),
+    env: server.env,
+    context: server.context,
+  };
+  const baseUrl = adapter.baseUrl(input);
+  return {
+    adapter,
+    input,
+    process: adapter.process(input),
+    baseUrl,
+    healthUrl: baseUrl + (server.health ?? adapter.healthPath),
+    upstreamModel: adapter.upstreamModel(input),
+  };
+}

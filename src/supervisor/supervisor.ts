@@ -1,0 +1,537 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { EventEmitter } from "node:events";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { formatDuration } from "../config/duration.ts";
+import type { Config, Server } from "../config/loader.ts";
+import { fingerprint } from "../inventory/fingerprint.ts";
+import type { Ledger } from "../ledger/ledger.ts";
+import type { LifecycleStep } from "../runtimes/types.ts";
+import { describeHolder, freePort, isPortFree } from "../system/ports.ts";
+import { groupAlive, isAlive, processStartTime, signalGroup, sleep } from "../system/process.ts";
+import { shellLine } from "../system/shell.ts";
+import { which } from "../system/which.ts";
+import { postJson, probe } from "./health.ts";
+import { LogSink } from "./log.ts";
+import { type LaunchPlan, launchPlan } from "./plan.ts";
+
+export type ServerState = "stopped" | "starting" | "ready" | "stopping" | "failed";
+
+export interface ServerStatus {
+  name: string;
+  runtime: string;
+  state: ServerState;
+  pid: number | null;
+  port: number | null;
+  uptime_s: number | null;
+  ttl_left_s: number | null;
+  requests: number;
+  in_flight: number;
+  error: string | null;
+  /** The profile changed since this launch: it restarts on its next use. */
+  stale: boolean;
+}
+
+/** A start that failed: the reason in the user's terms, and the last log lines. */
+export class StartError extends Error {
+  constructor(
+    message: string,
+    readonly logTail: string[] = [],
+  ) {
+    super(message);
+    this.name = "StartError";
+  }
+}
+
+const READY_POLL_MS = 50;
+const STOP_GRACE_MS = 10_000;
+const SETPRIV = process.platform === "linux" ? which("setpriv") : undefined;
+
+interface Slot {
+  server: Server;
+  state: ServerState;
+  plan?: LaunchPlan;
+  child?: ChildProcess;
+  pid?: number;
+  port?: number;
+  /** Launched by someone else (a shared runtime already running): never signalled. */
+  external: boolean;
+  launchId?: number;
+  startedAt?: number;
+  log?: LogSink;
+  error?: string;
+  errorTail?: string[];
+  inFlight: number;
+  requests: number;
+  lastActive: number;
+  ttlTimer?: NodeJS.Timeout;
+  /** Every transition runs on this chain, so each decision sees the state the previous one left. */
+  queue: Promise<unknown>;
+  stale: boolean;
+  exited?: Promise<void>;
+}
+
+interface PidRecord {
+  pid: number;
+  startTime?: string;
+  port?: number;
+}
+
+export interface SupervisorEvents {
+  progress: [name: string, elapsedMs: number, lastLine: string | undefined];
+  state: [name: string, state: ServerState];
+}
+
+/**
+ * Owns every server process: one state machine per server (stopped → starting → ready → stopping,
+ * and failed), groups, ttl, logs, the launch ledger and the pid file that lets a restarted daemon
+ * clean up after one that was killed.
+ */
+export class Supervisor extends EventEmitter<SupervisorEvents> {
+  private readonly slots = new Map<string, Slot>();
+  private readonly pidFile: string;
+
+  constructor(
+    private config: Config,
+    private readonly ledger?: Ledger,
+  ) {
+    super();
+    this.pidFile = join(config.home.state, "servers.json");
+  }
+
+  /** Kills server processes a previous daemon left behind (checked by pid and start time). */
+  reapLeftovers(): string[] {
+    const reaped: string[] = [];
+    for (const [name, record] of Object.entries(this.readPids())) {
+      if (!isAlive(record.pid)) continue;
+      if (record.startTime && processStartTime(record.pid) !== record.startTime) continue;
+      signalGroup(record.pid, "SIGKILL");
+      reaped.push(`${name} (pid ${record.pid})`);
+    }
+    this.writePids({});
+    return reaped;
+  }
+
+  private readPids(): Record<string, PidRecord> {
+    try {
+      return JSON.parse(readFileSync(this.pidFile, "utf8"));
+    } catch {
+      return {};
+    }
+  }
+
+  private writePids(records: Record<string, PidRecord>): void {
+    if (!existsSync(this.config.home.state)) return;
+    writeFileSync(`${this.pidFile}.tmp`, JSON.stringify(records, null, 2));
+    renameSync(`${this.pidFile}.tmp`, this.pidFile);
+  }
+
+  private savePids(): void {
+    const records: Record<string, PidRecord> = {};
+    for (const [name, slot] of this.slots) {
+      if (
+        slot.pid &&
+        !slot.external &&
+        (slot.state === "starting" || slot.state === "ready" || slot.state === "stopping")
+      ) {
+        records[name] = { pid: slot.pid, startTime: processStartTime(slot.pid), port: slot.port };
+      }
+    }
+    this.writePids(records);
+  }
+
+  private slot(name: string): Slot {
+    let slot = this.slots.get(name);
+    if (!slot) {
+      const server = this.config.servers[name];
+      if (!server) throw new StartError(`no server named \`${name}\``);
+      slot = {
+        server,
+        state: "stopped",
+        external: false,
+        inFlight: 0,
+        requests: 0,
+        lastActive: Date.now(),
+        queue: Promise.resolve(),
+        stale: false,
+      };
+      this.slots.set(name, slot);
+    }
+    return slot;
+  }
+
+  private enqueue<T>(slot: Slot, operation: () => Promise<T>): Promise<T> {
+    const result = slot.queue.then(operation, operation);
+    slot.queue = result.catch(() => {});
+    return result;
+  }
+
+  private setState(name: string, slot: Slot, state: ServerState): void {
+    slot.state = state;
+    this.emit("state", name, state);
+  }
+
+  get currentConfig(): Config {
+    return this.config;
+  }
+
+  /** The upstream base URL and model of a ready server. */
+  endpoint(name: string): { baseUrl: string; model: string; plan: LaunchPlan } | undefined {
+    const slot = this.slots.get(name);
+    if (slot?.state !== "ready" || !slot.plan) return undefined;
+    return { baseUrl: slot.plan.baseUrl, model: slot.plan.upstreamModel, plan: slot.plan };
+  }
+
+  /** Brings a server to ready (starting it, or restarting a stale one); concurrent callers share one start. */
+  ensureReady(name: string): Promise<void> {
+    const slot = this.slot(name);
+    if (slot.state === "ready" && !slot.stale) return Promise.resolve();
+    return this.enqueue(slot, async () => {
+      if (slot.state === "ready" && !slot.stale) return;
+      if (slot.state === "ready" && slot.stale) await this.stopNow(name, slot, "profile changed");
+      await this.startNow(name, slot);
+    });
+  }
+
+  /** Counts a request as in flight: ttl waits and group swaps drain before stopping. */
+  acquire(name: string): void {
+    const slot = this.slot(name);
+    slot.inFlight++;
+    slot.requests++;
+    clearTimeout(slot.ttlTimer);
+  }
+
+  release(name: string): void {
+    const slot = this.slots.get(name);
+    if (!slot) return;
+    slot.inFlight = Math.max(0, slot.inFlight - 1);
+    slot.lastActive = Date.now();
+    if (slot.inFlight === 0) this.armTtl(name, slot);
+  }
+
+  private armTtl(name: string, slot: Slot): void {
+    clearTimeout(slot.ttlTimer);
+    if (!slot.server.ttlMs || slot.state !== "ready") return;
+    slot.ttlTimer = setTimeout(() => {
+      if (slot.inFlight === 0 && slot.state === "ready") this.stop(name, "ttl").catch(() => {});
+    }, slot.server.ttlMs);
+    slot.ttlTimer.unref();
+  }
+
+  stop(name: string, reason = "stopped"): Promise<void> {
+    const slot = this.slots.get(name);
+    if (!slot) {
+      if (!this.config.servers[name]) return Promise.reject(new StartError(`no server named \`${name}\``));
+      return Promise.resolve();
+    }
+    return this.enqueue(slot, () => this.stopNow(name, slot, reason));
+  }
+
+  async stopAll(reason = "stopped"): Promise<void> {
+    await Promise.all([...this.slots.keys()].map((name) => this.stop(name, reason).catch(() => {})));
+  }
+
+  status(): ServerStatus[] {
+    return Object.values(this.config.servers).map((server) => {
+      const slot = this.slots.get(server.name);
+      const running =
+        slot && (slot.state === "ready" || slot.state === "starting" || slot.state === "stopping");
+      const ttlLeft =
+        slot?.state === "ready" && server.ttlMs && slot.inFlight === 0
+          ? Math.max(0, Math.round((slot.lastActive + server.ttlMs - Date.now()) / 1000))
+          : null;
+      return {
+        name: server.name,
+        runtime: server.runtime,
+        state: slot?.state ?? "stopped",
+        pid: running ? (slot.pid ?? null) : null,
+        port: running ? (slot.port ?? null) : null,
+        uptime_s: running && slot.startedAt ? Math.round((Date.now() - slot.startedAt) / 1000) : null,
+        ttl_left_s: ttlLeft,
+        requests: slot?.requests ?? 0,
+        in_flight: slot?.inFlight ?? 0,
+        error: slot?.state === "failed" ? (slot.error ?? null) : null,
+        stale: slot?.stale ?? false,
+      };
+    });
+  }
+
+  /** The last log lines of a server's current or last launch. */
+  tail(name: string, count = 20): string[] {
+    const slot = this.slots.get(name);
+    return slot?.errorTail ?? slot?.log?.tail(count) ?? [];
+  }
+
+  /** Applies a new config: removed servers stop, changed profiles restart on their next use. */
+  async reload(config: Config): Promise<void> {
+    this.config = config;
+    for (const [name, slot] of this.slots) {
+      const server = config.servers[name];
+      if (!server) {
+        await this.stop(name, "removed from config").catch(() => {});
+        this.slots.delete(name);
+        continue;
+      }
+      if (server.profileHash !== slot.server.profileHash && slot.state !== "stopped") slot.stale = true;
+      if (slot.state === "stopped" || slot.state === "failed") slot.server = server;
+      else slot.server = { ...server, profileHash: slot.server.profileHash };
+    }
+  }
+
+  private async drain(slot: Slot, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (slot.inFlight > 0 && Date.now() < deadline) await sleep(25);
+  }
+
+  private async startNow(name: string, slot: Slot): Promise<void> {
+    const server = this.config.servers[name];
+    if (!server) throw new StartError(`no server named \`${name}\``);
+    slot.server = server;
+    slot.stale = false;
+    slot.error = undefined;
+    slot.errorTail = undefined;
+
+    if (server.group) {
+      const rivals = [...this.slots.entries()].filter(
+        ([other, otherSlot]) =>
+          other !== name &&
+          otherSlot.server.group === server.group &&
+          (otherSlot.state === "ready" || otherSlot.state === "starting"),
+      );
+      await Promise.all(
+        rivals.map(([other, otherSlot]) =>
+          this.enqueue(otherSlot, async () => {
+            await this.drain(otherSlot, otherSlot.server.responseTimeoutMs);
+            await this.stopNow(other, otherSlot, `group ${server.group}: ${name} starting`);
+          }),
+        ),
+      );
+    }
+
+    const host = server.host ?? "127.0.0.1";
+    const adapter = launchPlan(this.config, server).adapter;
+    const port = server.port ?? (adapter.sharedProcess ? undefined : await freePort(host));
+    const plan = launchPlan(this.config, server, port);
+    const fail = (message: string, tail: string[] = []): never => {
+      slot.error = message;
+      slot.errorTail = tail;
+      this.setState(name, slot, "failed");
+      throw new StartError(message, tail);
+    };
+
+    if (server.runtime === "llama.cpp" || adapter.modelKind === "path") {
+      if (server.modelPath && !existsSync(server.modelPath)) {
+        const where = this.config.where(["servers", name, "model"]);
+        fail(
+          `model not found: ${server.modelPath} (servers.${name}.model at ${where.file}:${where.line}:${where.col})`,
+        );
+      }
+    }
+    this.setState(name, slot, "starting");
+    slot.plan = plan;
+    slot.port = port;
+    slot.startedAt = Date.now();
+    slot.external = false;
+
+    const alreadyUp = plan.adapter.sharedProcess && (await probe(plan.healthUrl, 1000)) === 200;
+    if (plan.process && !alreadyUp) {
+      const executable = plan.process.argv[0]!;
+      if (!which(executable)) {
+        const key =
+          server.runtime === "command" ? `servers.${name}.command` : `runtimes.${server.runtime}.command`;
+        fail(
+          `runtime ${server.runtime}: \`${executable}\` not found${executable.includes("/") ? "" : " on PATH"}; install it or set ${key}`,
+        );
+      }
+      if (port !== undefined && !(await isPortFree(host, port))) {
+        fail(`port ${port} of server ${name} is already taken by ${describeHolder(port)}`);
+      }
+      await this.spawnProcess(name, slot, plan);
+    } else {
+      slot.external = true;
+      slot.pid = undefined;
+    }
+
+    const readyMs = await this.waitReady(name, slot, plan).catch((error: StartError) => {
+      this.killSlot(slot);
+      return fail(error.message, error.logTail);
+    });
+    for (const step of plan.adapter.afterReady?.(plan.input) ?? []) {
+      try {
+        await this.runStep(step, plan, slot);
+      } catch (error) {
+        this.killSlot(slot);
+        fail(`${server.runtime} did not load the model: ${(error as Error).message}`, slot.log?.tail() ?? []);
+      }
+    }
+    this.setState(name, slot, "ready");
+    if (slot.launchId !== undefined) this.ledger?.launchReady(slot.launchId, readyMs);
+    slot.lastActive = Date.now();
+    this.armTtl(name, slot);
+  }
+
+  private async spawnProcess(name: string, slot: Slot, plan: LaunchPlan): Promise<void> {
+    const spec = plan.process!;
+    slot.log?.close();
+    const log = new LogSink(join(this.config.home.logs, `${name}.log`));
+    slot.log = log;
+    log.write(`--- rig: launching ${name} at ${new Date().toISOString()}: ${shellLine(spec.argv)}\n`);
+    // Without setpriv a killed daemon leaves the child behind; the next daemon reaps it from the pid file.
+    const argv = SETPRIV ? [SETPRIV, "--pdeathsig", "TERM", "--", ...spec.argv] : spec.argv;
+    const child = spawn(argv[0]!, argv.slice(1), {
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...spec.env },
+      cwd: this.config.home.root,
+    });
+    slot.child = child;
+    slot.pid = child.pid;
+    child.stdout!.on("data", (chunk: Buffer) => log.write(chunk));
+    child.stderr!.on("data", (chunk: Buffer) => log.write(chunk));
+    slot.exited = new Promise((resolve) => child.once("close", () => resolve()));
+    child.once("error", (error) => log.write(`--- rig: could not start: ${error.message}\n`));
+    child.once("close", (code, signal) => this.onExit(name, slot, child, code, signal));
+    if (this.ledger) {
+      slot.launchId = this.ledger.launchStarted({
+        server: name,
+        runtime: slot.server.runtime,
+        argv: spec.argv,
+        env: spec.env,
+        cwd: this.config.home.root,
+        configHash: this.config.hash,
+        profileHash: slot.server.profileHash,
+        modelFingerprint: slot.server.modelPath?.startsWith("/")
+          ? fingerprint(slot.server.modelPath)
+          : undefined,
+        pid: child.pid,
+        port: slot.port,
+      });
+    }
+    this.savePids();
+  }
+
+  private onExit(
+    name: string,
+    slot: Slot,
+    child: ChildProcess,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+  ): void {
+    if (slot.child !== child) return;
+    const expected = slot.state === "stopping";
+    const tail = slot.log?.tail() ?? [];
+    slot.log?.write(`--- rig: ${name} exited (${signal ? `signal ${signal}` : `code ${code}`})\n`);
+    if (slot.launchId !== undefined) {
+      this.ledger?.launchEnded(slot.launchId, {
+        exitCode: code,
+        signal,
+        outcome: expected ? "stopped" : slot.state === "starting" ? "failed to start" : "crashed",
+        logTail: expected ? undefined : tail.join("\n"),
+      });
+    }
+    slot.child = undefined;
+    if (!expected) {
+      slot.error = `${name} exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`})`;
+      slot.errorTail = tail;
+      clearTimeout(slot.ttlTimer);
+      if (slot.state !== "starting") this.setState(name, slot, "failed");
+    }
+    this.savePids();
+  }
+
+  private async waitReady(name: string, slot: Slot, plan: LaunchPlan): Promise<number> {
+    const started = Date.now();
+    const deadline = started + slot.server.startTimeoutMs;
+    let lastProgress = 0;
+    for (;;) {
+      if (slot.child === undefined && !slot.external) {
+        throw new StartError(
+          this.explainFailure(slot, plan, `${name} exited while starting`),
+          slot.errorTail ?? slot.log?.tail() ?? [],
+        );
+      }
+      if ((await probe(plan.healthUrl, 1000)) === 200) return Date.now() - started;
+      if (Date.now() > deadline) {
+        throw new StartError(
+          this.explainFailure(
+            slot,
+            plan,
+            `${name} was not ready within ${formatDuration(slot.server.startTimeoutMs)} (raise servers.${name}.timeout.start if it needs longer)`,
+          ),
+          slot.log?.tail() ?? [],
+        );
+      }
+      if (Date.now() - lastProgress >= 250) {
+        lastProgress = Date.now();
+        this.emit("progress", name, Date.now() - started, slot.log?.lastLine());
+      }
+      await sleep(READY_POLL_MS);
+    }
+  }
+
+  private explainFailure(slot: Slot, plan: LaunchPlan, headline: string): string {
+    const text = (slot.errorTail ?? slot.log?.tail() ?? []).join("\n");
+    const hint = plan.adapter.failureHints.find((candidate) => candidate.pattern.test(text));
+    return hint ? `${headline}: ${hint.message}` : headline;
+  }
+
+  private async runStep(step: LifecycleStep, plan: LaunchPlan, slot: Slot): Promise<void> {
+    if (step.kind === "http") {
+      const result = await postJson(plan.baseUrl + step.path, step.body, slot.server.startTimeoutMs);
+      if (result.status >= 400)
+        throw new Error(`${step.path} answered ${result.status}: ${result.text.slice(0, 300)}`);
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(step.argv[0]!, step.argv.slice(1), {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: process.env,
+      });
+      child.stdout.on("data", (chunk: Buffer) => slot.log?.write(chunk));
+      child.stderr.on("data", (chunk: Buffer) => slot.log?.write(chunk));
+      child.once("error", reject);
+      child.once("close", (code) =>
+        code === 0 ? resolve() : reject(new Error(`${shellLine(step.argv)} exited with ${code}`)),
+      );
+    });
+  }
+
+  private killSlot(slot: Slot): void {
+    if (slot.pid && !slot.external) signalGroup(slot.pid, "SIGKILL");
+  }
+
+  private async stopNow(name: string, slot: Slot, reason: string): Promise<void> {
+    clearTimeout(slot.ttlTimer);
+    if (slot.state === "stopped" || (slot.state === "failed" && !slot.child)) {
+      if (slot.state === "failed") this.setState(name, slot, "stopped");
+      return;
+    }
+    this.setState(name, slot, "stopping");
+    slot.log?.write(`--- rig: stopping ${name}: ${reason}\n`);
+    if (slot.plan) {
+      for (const step of slot.plan.adapter.beforeStop?.(slot.plan.input) ?? []) {
+        await this.runStep(step, slot.plan, slot).catch((error: Error) =>
+          slot.log?.write(`--- rig: ${error.message}\n`),
+        );
+      }
+    }
+    if (slot.child && slot.pid && !slot.external) {
+      const pid = slot.pid;
+      signalGroup(pid, "SIGTERM");
+      const exited = slot.exited ?? Promise.resolve();
+      const graceful = await Promise.race([exited.then(() => true), sleep(STOP_GRACE_MS).then(() => false)]);
+      if (!graceful || groupAlive(pid)) {
+        signalGroup(pid, "SIGKILL");
+        await exited;
+      }
+    }
+    if (slot.launchId !== undefined && slot.external) {
+      this.ledger?.launchEnded(slot.launchId, { exitCode: null, signal: null, outcome: reason });
+    }
+    slot.pid = undefined;
+    slot.child = undefined;
+    slot.plan = undefined;
+    this.setState(name, slot, "stopped");
+    this.savePids();
+  }
+}
