@@ -17,11 +17,18 @@ const main = defineCommand({
   },
   subCommands: {
     init: lazy(() => import("./init.ts")),
+    demo: lazy(() => import("./demo.ts")),
     doctor: lazy(() => import("./doctor.ts")),
     ls: lazy(() => import("./ls.ts")),
     explain: lazy(() => import("./explain.ts")),
     schema: lazy(() => import("./schema.ts")),
     install: lazy(() => import("./install.ts")),
+    gateway: lazy(() => import("./gateway.ts")),
+    serve: lazy(() => import("./serve.ts")),
+    stop: lazy(() => import("./stop.ts")),
+    ps: lazy(() => import("./ps.ts")),
+    logs: lazy(() => import("./logs.ts")),
+    history: lazy(() => import("./history.ts")),
   },
 });
 

@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
+import type { RequestRecord } from "../gateway/recorder.ts";
 
 /** Numbered migrations: each runs once, in order, inside a transaction; user_version records the last. */
 const MIGRATIONS: string[] = [
@@ -26,6 +27,21 @@ const MIGRATIONS: string[] = [
      log_tail TEXT
    );
    CREATE INDEX launches_by_server ON launches (server, id);`,
+  `CREATE TABLE requests (
+     id INTEGER PRIMARY KEY,
+     at TEXT NOT NULL,
+     server TEXT,
+     agent TEXT,
+     route TEXT NOT NULL,
+     status INTEGER NOT NULL,
+     stream INTEGER NOT NULL,
+     ttfb_ms REAL,
+     duration_ms REAL NOT NULL,
+     prompt_tokens INTEGER,
+     completion_tokens INTEGER,
+     error TEXT
+   );
+   CREATE INDEX requests_by_server ON requests (server, id);`,
 ];
 
 const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|PASSWD|AUTH|CREDENTIAL/i;
@@ -150,6 +166,37 @@ export class Ledger {
         "UPDATE launches SET stopped_at = ?, exit_code = ?, exit_signal = ?, outcome = ?, log_tail = ? WHERE id = ? AND stopped_at IS NULL",
       )
       .run(new Date().toISOString(), end.exitCode, end.signal, end.outcome, end.logTail ?? null, id);
+  }
+
+  recordRequest(entry: RequestRecord): void {
+    this.db
+      .prepare(
+        `INSERT INTO requests (at, server, agent, route, status, stream, ttfb_ms, duration_ms, prompt_tokens, completion_tokens, error)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        new Date(entry.startedAt).toISOString(),
+        entry.server ?? null,
+        entry.agent ?? null,
+        entry.route,
+        entry.status,
+        entry.stream ? 1 : 0,
+        entry.ttfbMs ?? null,
+        entry.durationMs,
+        entry.usage?.prompt ?? null,
+        entry.usage?.completion ?? null,
+        entry.error ?? null,
+      );
+  }
+
+  requests(server?: string, limit = 100): Array<Record<string, unknown>> {
+    return server
+      ? (this.db
+          .prepare("SELECT * FROM requests WHERE server = ? ORDER BY id DESC LIMIT ?")
+          .all(server, limit) as Array<Record<string, unknown>>)
+      : (this.db.prepare("SELECT * FROM requests ORDER BY id DESC LIMIT ?").all(limit) as Array<
+          Record<string, unknown>
+        >);
   }
 
   launches(server?: string, limit = 50): LaunchRow[] {

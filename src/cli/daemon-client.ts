@@ -1,0 +1,185 @@
+import { spawn } from "node:child_process";
+import { mkdirSync, openSync, readFileSync } from "node:fs";
+import { request } from "node:http";
+import { join } from "node:path";
+import type { Config } from "../config/loader.ts";
+import { gatewayUrl } from "../gateway/urls.ts";
+import type { ServerStatus } from "../supervisor/supervisor.ts";
+import { isAlive, sleep } from "../system/process.ts";
+import { RigError } from "./common.ts";
+
+export interface DaemonStatus {
+  pid: number;
+  version: string;
+  home: string;
+  started_at: string;
+  config_hash: string;
+  servers: ServerStatus[];
+}
+
+interface Reply {
+  status: number;
+  body: string;
+}
+
+function authHeaders(config: Config): Record<string, string> {
+  return config.gateway.apiKey ? { authorization: `Bearer ${config.gateway.apiKey}` } : {};
+}
+
+export function call(
+  config: Config,
+  method: string,
+  path: string,
+  timeoutMs = 5000,
+  body?: unknown,
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const req = request(
+      gatewayUrl(config) + path,
+      {
+        method,
+        agent: false,
+        timeout: timeoutMs,
+        headers: {
+          ...authHeaders(config),
+          ...(payload ? { "content-type": "application/json", "content-length": payload.length } : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+        res.on("error", reject);
+      },
+    );
+    req.on("timeout", () =>
+      req.destroy(new Error(`the gateway did not answer ${method} ${path} within ${timeoutMs} ms`)),
+    );
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
+
+/** The daemon's status, or undefined when no gateway runs; an error when the port holds something else. */
+export async function daemonStatus(config: Config): Promise<DaemonStatus | undefined> {
+  let health: Reply;
+  try {
+    health = await call(config, "GET", "/health", 2000);
+  } catch {
+    return undefined;
+  }
+  let home: string | undefined;
+  try {
+    home = JSON.parse(health.body)?.rig?.home;
+  } catch {}
+  if (!home)
+    throw new RigError(
+      `${gatewayUrl(config)} is served by something that is not rig; stop it or change gateway.port`,
+    );
+  if (home !== config.home.root) {
+    throw new RigError(
+      `the gateway on ${gatewayUrl(config)} belongs to another rig home (${home}); stop it (rig gateway stop --home ${home}) or give this home another gateway.port`,
+    );
+  }
+  const reply = await call(config, "GET", "/rig/v1/status");
+  if (reply.status === 401) throw new RigError("the gateway refused rig's key: check gateway.api_key");
+  return JSON.parse(reply.body) as DaemonStatus;
+}
+
+function logTail(config: Config, lines = 15): string {
+  try {
+    return readFileSync(join(config.home.logs, "gateway.log"), "utf8")
+      .trimEnd()
+      .split("\n")
+      .slice(-lines)
+      .join("\n");
+  } catch {
+    return "";
+  }
+}
+
+/** Starts the daemon detached (logs to logs/gateway.log) and waits until it answers. */
+export async function startDaemon(config: Config): Promise<DaemonStatus> {
+  const main = process.argv[1]!;
+  mkdirSync(config.home.logs, { recursive: true });
+  const out = openSync(join(config.home.logs, "gateway.log"), "a");
+  const child = spawn(process.execPath, [main, "gateway", "run", "--home", config.home.root], {
+    detached: true,
+    stdio: ["ignore", out, out],
+    env: { ...process.env, RIG_DAEMON: "1" },
+  });
+  child.unref();
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const status = await daemonStatus(config).catch(() => undefined);
+    if (status) return status;
+    if (child.pid && !isAlive(child.pid)) break;
+    await sleep(50);
+  }
+  throw new RigError(
+    `the gateway did not start; last lines of ${join(config.home.logs, "gateway.log")}:\n${logTail(config)}`,
+  );
+}
+
+export async function ensureDaemon(config: Config): Promise<DaemonStatus> {
+  return (await daemonStatus(config)) ?? (await startDaemon(config));
+}
+
+export interface StartEvent {
+  event: "progress" | "ready" | "failed";
+  elapsed_ms?: number;
+  line?: string | null;
+  error?: string;
+  tail?: string[];
+  server?: ServerStatus;
+}
+
+/** Asks the daemon to bring a server to ready, reporting progress; resolves with the final event. */
+export function startServer(
+  config: Config,
+  name: string,
+  onEvent: (event: StartEvent) => void,
+): Promise<StartEvent> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${gatewayUrl(config)}/rig/v1/servers/${encodeURIComponent(name)}/start`,
+      { method: "POST", agent: false, headers: authHeaders(config) },
+      (res) => {
+        if (res.statusCode !== 200) {
+          const chunks: Buffer[] = [];
+          res.on("data", (chunk: Buffer) => chunks.push(chunk));
+          res.on("end", () => {
+            const text = Buffer.concat(chunks).toString();
+            let message = text;
+            try {
+              message = JSON.parse(text).error ?? text;
+            } catch {}
+            reject(new RigError(message));
+          });
+          return;
+        }
+        let buffered = "";
+        let last: StartEvent | undefined;
+        res.on("data", (chunk: Buffer) => {
+          buffered += chunk.toString();
+          const lines = buffered.split("\n");
+          buffered = lines.pop() ?? "";
+          for (const line of lines) {
+            if (!line.trim()) continue;
+            last = JSON.parse(line) as StartEvent;
+            onEvent(last);
+          }
+        });
+        res.on("end", () =>
+          last && last.event !== "progress"
+            ? resolve(last)
+            : reject(new RigError("the gateway closed the start request early; see `rig logs gateway`")),
+        );
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}

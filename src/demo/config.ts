@@ -1,0 +1,41 @@
+import { agentName } from "../config/starter.ts";
+import { HARNESSES } from "../harnesses/index.ts";
+
+export const DEMO_MARKER = "# written by rig demo";
+
+/** The demo's rig.yaml: one tiny llama.cpp server and one agent per supported harness. */
+export function demoConfig(options: { gatewayPort: number; llamaServer?: string }): string {
+  const agents = Object.keys(HARNESSES).map(
+    (harness) => `  ${agentName(harness, "tiny")}: { harness: ${harness}, server: tiny }`,
+  );
+  return [
+    `# yaml-language-server: $schema=./rig.schema.json`,
+    `${DEMO_MARKER}: a tiny noise model served by llama.cpp, and every agent pointed at it.`,
+    "version: 1",
+    "",
+    "gateway:",
+    "  host: 127.0.0.1",
+    `  port: ${options.gatewayPort}`,
+    "",
+    "paths:",
+    "  models: [models]",
+    "  bin: bin                     # the demo keeps its shims inside this folder",
+    "",
+    ...(options.llamaServer
+      ? ["runtimes:", `  llama.cpp: { command: ${JSON.stringify(options.llamaServer)} }`, ""]
+      : []),
+    "servers:",
+    "  tiny:",
+    "    runtime: llama.cpp",
+    "    model: models/tiny.gguf",
+    "    context: 8192",
+    "    args: [--n-predict, 256, --threads, 2]   # cap every answer: the model never says stop",
+    "    aliases: [default]",
+    "    ttl: 10m",
+    "    notes: random weights over a real vocabulary; its text is noise, it exists to test the plumbing",
+    "",
+    "agents:",
+    ...agents,
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,84 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { StartError, type Supervisor } from "../supervisor/supervisor.ts";
+import { sendJson } from "./http.ts";
+
+export interface DaemonInfo {
+  pid: number;
+  version: string;
+  home: string;
+  startedAt: string;
+  shutdown(): void;
+}
+
+/** `/rig/v1/...`: the JSON API the CLI drives the daemon with. */
+export async function handleAdmin(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  supervisor: Supervisor,
+  info: DaemonInfo,
+): Promise<void> {
+  const method = req.method ?? "GET";
+  if (method === "GET" && path === "/rig/v1/status") {
+    return sendJson(res, 200, {
+      pid: info.pid,
+      version: info.version,
+      home: info.home,
+      started_at: info.startedAt,
+      config_hash: supervisor.currentConfig.hash,
+      servers: supervisor.status(),
+    });
+  }
+  if (method === "POST" && path === "/rig/v1/shutdown") {
+    sendJson(res, 200, { ok: true });
+    info.shutdown();
+    return;
+  }
+  if (method === "POST" && path === "/rig/v1/stop-all") {
+    await supervisor.stopAll();
+    return sendJson(res, 200, { ok: true, servers: supervisor.status() });
+  }
+  const serverRoute = /^\/rig\/v1\/servers\/([^/]+)\/(start|stop|logs)$/.exec(path);
+  if (serverRoute) {
+    const name = decodeURIComponent(serverRoute[1]!);
+    const action = serverRoute[2];
+    if (!supervisor.currentConfig.servers[name]) {
+      return sendJson(res, 404, {
+        error: `no server named \`${name}\``,
+        servers: Object.keys(supervisor.currentConfig.servers),
+      });
+    }
+    if (method === "POST" && action === "start") return streamStart(res, name, supervisor);
+    if (method === "POST" && action === "stop") {
+      await supervisor.stop(name, "rig stop");
+      return sendJson(res, 200, { ok: true });
+    }
+    if (method === "GET" && action === "logs")
+      return sendJson(res, 200, { lines: supervisor.tail(name, 50) });
+  }
+  sendJson(res, 404, { error: `no admin route ${method} ${path}` });
+}
+
+/** Starts a server and streams NDJSON progress lines until it is ready or failed. */
+async function streamStart(res: ServerResponse, name: string, supervisor: Supervisor): Promise<void> {
+  res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-store" });
+  const write = (value: unknown) => res.write(`${JSON.stringify(value)}\n`);
+  const onProgress = (server: string, elapsedMs: number, line: string | undefined) => {
+    if (server === name) write({ event: "progress", elapsed_ms: elapsedMs, line: line ?? null });
+  };
+  supervisor.on("progress", onProgress);
+  try {
+    await supervisor.ensureReady(name);
+    const status = supervisor.status().find((server) => server.name === name);
+    write({ event: "ready", server: status });
+  } catch (error) {
+    write({
+      event: "failed",
+      error: (error as Error).message,
+      tail: error instanceof StartError ? error.logTail : [],
+    });
+  } finally {
+    supervisor.off("progress", onProgress);
+    res.end();
+  }
+}

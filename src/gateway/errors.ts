@@ -1,0 +1,62 @@
+import type { ServerResponse } from "node:http";
+
+/** How a client expects errors: OpenAI-style JSON or Anthropic-style JSON. */
+export type ErrorDialect = "openai" | "anthropic";
+
+const ANTHROPIC_TYPES: Record<number, string> = {
+  400: "invalid_request_error",
+  401: "authentication_error",
+  403: "permission_error",
+  404: "not_found_error",
+  413: "request_too_large",
+  429: "rate_limit_error",
+  529: "overloaded_error",
+};
+
+const OPENAI_TYPES: Record<number, string> = {
+  400: "invalid_request_error",
+  401: "authentication_error",
+  403: "permission_error",
+  404: "not_found_error",
+  413: "invalid_request_error",
+  429: "rate_limit_error",
+};
+
+/** An error body in the caller's dialect; `rig: true` says the gateway, not the model server, refused. */
+export function errorBody(dialect: ErrorDialect, status: number, message: string): unknown {
+  if (dialect === "anthropic") {
+    return { type: "error", error: { type: ANTHROPIC_TYPES[status] ?? "api_error", message, rig: true } };
+  }
+  return {
+    error: { message, type: OPENAI_TYPES[status] ?? "server_error", param: null, code: null, rig: true },
+  };
+}
+
+export function sendError(res: ServerResponse, dialect: ErrorDialect, status: number, message: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify(errorBody(dialect, status, message));
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(body),
+    "x-rig-error": "gateway",
+  });
+  res.end(body);
+}
+
+/** The SSE event that ends a stream with an error, in the stream's own dialect. */
+export function sseError(
+  dialect: "chat" | "messages" | "responses" | "completions",
+  message: string,
+  type = "api_error",
+): string {
+  if (dialect === "messages") {
+    return `event: error\ndata: ${JSON.stringify({ type: "error", error: { type, message, rig: true } })}\n\n`;
+  }
+  if (dialect === "responses") {
+    return `event: error\ndata: ${JSON.stringify({ type: "error", code: type, message, param: null, rig: true })}\n\n`;
+  }
+  return `data: ${JSON.stringify({ error: { message, type, code: null, param: null, rig: true } })}\n\ndata: [DONE]\n\n`;
+}

@@ -1,0 +1,409 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { performance } from "node:perf_hooks";
+import { Agent, errors as undiciErrors, request as upstreamRequest } from "undici";
+import { type Agent as AgentProfile, type Config, findServer, type Server } from "../config/loader.ts";
+import { didYouMean } from "../config/problems.ts";
+import { runtimeFor } from "../runtimes/index.ts";
+import type { Dialect } from "../runtimes/types.ts";
+import { StartError, type Supervisor } from "../supervisor/supervisor.ts";
+import { type ErrorDialect, sendError, sseError } from "./errors.ts";
+import { BodyTooLarge, readBody, sendJson } from "./http.ts";
+import type { Recorder } from "./recorder.ts";
+import { applyRules } from "./rules.ts";
+import { type Usage, usageFromSse, usageOf } from "./usage.ts";
+
+type Json = Record<string, unknown>;
+
+interface Route {
+  /** The upstream path, e.g. /v1/chat/completions. */
+  path: string;
+  dialect: Dialect;
+  name: string;
+}
+
+const ROUTES: Record<string, Route> = {
+  "/v1/chat/completions": { path: "/v1/chat/completions", dialect: "chat", name: "chat" },
+  "/v1/completions": { path: "/v1/completions", dialect: "completions", name: "completions" },
+  "/v1/embeddings": { path: "/v1/embeddings", dialect: "embeddings", name: "embeddings" },
+  "/v1/messages": { path: "/v1/messages", dialect: "messages", name: "messages" },
+  "/v1/messages/count_tokens": {
+    path: "/v1/messages/count_tokens",
+    dialect: "messages",
+    name: "count_tokens",
+  },
+  "/v1/responses": { path: "/v1/responses", dialect: "responses", name: "responses" },
+};
+
+const FORWARDED_HEADERS = ["accept", "anthropic-version", "anthropic-beta", "user-agent", "openai-beta"];
+const SSE_HEADERS = {
+  "content-type": "text/event-stream",
+  "cache-control": "no-cache",
+  connection: "keep-alive",
+};
+const STARTING_COMMENT_MS = 5000;
+const HEAD_BYTES = 4096;
+const TAIL_BYTES = 16384;
+
+function errorDialectOf(route: Route | undefined, path: string): ErrorDialect {
+  return route?.dialect === "messages" || path.includes("/messages") ? "anthropic" : "openai";
+}
+
+function isRetriable(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return code === "ECONNRESET" || code === "UND_ERR_SOCKET" || code === "EPIPE" || code === "ECONNREFUSED";
+}
+
+export interface ProxyDeps {
+  config(): Config;
+  supervisor: Supervisor;
+  recorder: Recorder;
+}
+
+/** The proxy layer: `/v1/...` and `/agents/<agent>/v1/...` routed by model or agent, started on demand. */
+export class Proxy {
+  private readonly dispatcher = new Agent({
+    keepAliveTimeout: 4_000,
+    keepAliveMaxTimeout: 30_000,
+    connect: { timeout: 10_000 },
+  });
+
+  constructor(private readonly deps: ProxyDeps) {}
+
+  close(): Promise<void> {
+    return this.dispatcher.close();
+  }
+
+  /** Handles the request if the path is a model route; returns false otherwise. */
+  async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
+    let agent: AgentProfile | undefined;
+    let rest = path;
+    const agentMatch = /^\/agents\/([^/]+)(\/.*)?$/.exec(path);
+    const config = this.deps.config();
+    if (agentMatch) {
+      const name = decodeURIComponent(agentMatch[1]!);
+      rest = agentMatch[2] ?? "/";
+      agent = config.agents[name];
+      if (!agent) {
+        sendError(
+          res,
+          errorDialectOf(ROUTES[rest], rest),
+          404,
+          `no agent named \`${name}\`${didYouMean(name, Object.keys(config.agents))}; agents: ${Object.keys(config.agents).join(", ") || "none"}`,
+        );
+        return true;
+      }
+    }
+    if (!rest.startsWith("/v1/") && rest !== "/v1") {
+      if (!agentMatch) return false;
+      sendError(
+        res,
+        "openai",
+        404,
+        `no route ${req.method} ${path}: agent routes live under /agents/<agent>/v1/`,
+      );
+      return true;
+    }
+    if (rest === "/v1/models" && req.method === "GET") {
+      this.listModels(res, config, agent);
+      return true;
+    }
+    const route = ROUTES[rest];
+    if (!route || req.method !== "POST") {
+      sendError(
+        res,
+        errorDialectOf(route, rest),
+        route ? 405 : 404,
+        route
+          ? `${rest} takes POST`
+          : `no route ${req.method} ${rest}; rig serves ${Object.keys(ROUTES).join(", ")} and GET /v1/models`,
+      );
+      return true;
+    }
+    await this.forward(req, res, config, route, agent, path);
+    return true;
+  }
+
+  private listModels(res: ServerResponse, config: Config, agent: AgentProfile | undefined): void {
+    const states = new Map(this.deps.supervisor.status().map((status) => [status.name, status.state]));
+    const servers = agent ? [findServer(config, agent.server)!] : Object.values(config.servers);
+    const data = servers.map((server) => ({
+      id: agent ? (agent.model_id ?? server.name) : server.name,
+      object: "model",
+      created: 0,
+      owned_by: "rig",
+      server: server.name,
+      runtime: server.runtime,
+      aliases: server.aliases,
+      context: server.context ?? null,
+      state: states.get(server.name) ?? "stopped",
+    }));
+    sendJson(res, 200, { object: "list", data });
+  }
+
+  private async forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    config: Config,
+    route: Route,
+    agent: AgentProfile | undefined,
+    path: string,
+  ): Promise<void> {
+    const started = performance.now();
+    const startedAt = Date.now();
+    const dialect = errorDialectOf(route, path);
+    const record = (
+      status: number,
+      extra: { server?: string; stream?: boolean; ttfbMs?: number; usage?: Usage; error?: string },
+    ) =>
+      this.deps.recorder.record({
+        method: req.method ?? "POST",
+        path,
+        route: route.name,
+        agent: agent?.name,
+        status,
+        stream: extra.stream ?? false,
+        startedAt,
+        durationMs: performance.now() - started,
+        ...extra,
+      });
+    const refuse = (status: number, message: string, server?: string) => {
+      sendError(res, dialect, status, message);
+      record(status, { server, error: message });
+    };
+
+    let raw: Buffer;
+    try {
+      raw = await readBody(req, config.gateway.bodyLimitBytes);
+    } catch (error) {
+      if (error instanceof BodyTooLarge)
+        return refuse(413, `${error.message}; raise gateway.body_limit in rig.yaml if this is expected`);
+      throw error;
+    }
+    let body: Json;
+    try {
+      body = JSON.parse(raw.toString("utf8"));
+      if (typeof body !== "object" || body === null || Array.isArray(body))
+        throw new Error("the body must be a JSON object");
+    } catch (error) {
+      return refuse(400, `invalid JSON body: ${(error as Error).message}`);
+    }
+
+    let server: Server | undefined;
+    if (agent) server = findServer(config, agent.server);
+    else {
+      const model = body.model;
+      if (typeof model !== "string" || !model) {
+        return refuse(
+          400,
+          `the request has no "model"; use one of: ${Object.keys(config.servers).join(", ")}`,
+        );
+      }
+      server = findServer(config, model);
+      if (!server) {
+        const names = Object.values(config.servers).flatMap((candidate) => [
+          candidate.name,
+          ...candidate.aliases,
+        ]);
+        return refuse(
+          404,
+          `unknown model \`${model}\`${didYouMean(model, names)}; this gateway serves: ${names.join(", ") || "nothing yet (add a server to rig.yaml)"}`,
+        );
+      }
+    }
+    if (!server) return refuse(500, `agent ${agent?.name} points at a server that does not exist`);
+
+    const native = runtimeFor(server.runtime).dialects.includes(route.dialect);
+    if (!(server.translate === "never" || (native && server.translate !== "always"))) {
+      return refuse(
+        501,
+        `server ${server.name} (${server.runtime}) does not speak ${route.dialect} natively and this rig cannot translate it yet`,
+        server.name,
+      );
+    }
+
+    let payload = applyRules(applyRules(body, server.request), agent?.request);
+    const stream = payload.stream === true;
+    const supervisor = this.deps.supervisor;
+    supervisor.acquire(server.name);
+    const abort = new AbortController();
+    const onClose = () => {
+      if (!res.writableFinished) abort.abort(new Error("client disconnected"));
+    };
+    res.on("close", onClose);
+    try {
+      let startingTimer: NodeJS.Timeout | undefined;
+      if (stream && !supervisor.endpoint(server.name)) {
+        const tick = () => {
+          if (!res.headersSent) res.writeHead(200, { ...SSE_HEADERS, "x-rig-server": server!.name });
+          res.write(`: rig is starting ${server!.name}\n\n`);
+          startingTimer = setTimeout(tick, STARTING_COMMENT_MS);
+        };
+        startingTimer = setTimeout(tick, 1000);
+      }
+      try {
+        await supervisor.ensureReady(server.name);
+      } catch (error) {
+        const tail =
+          error instanceof StartError && error.logTail.length
+            ? `\nlast log lines:\n${error.logTail.slice(-10).join("\n")}`
+            : "";
+        const message = `server ${server.name} failed to start: ${(error as Error).message}${tail}`;
+        if (res.headersSent) {
+          res.end(sseError(route.dialect === "embeddings" ? "chat" : route.dialect, message));
+          record(503, { server: server.name, stream, error: message });
+        } else refuse(503, message, server.name);
+        return;
+      } finally {
+        clearTimeout(startingTimer);
+      }
+      if (abort.signal.aborted)
+        return record(499, { server: server.name, stream, error: "client disconnected" });
+      const endpoint = supervisor.endpoint(server.name);
+      if (!endpoint)
+        return refuse(
+          503,
+          `server ${server.name} stopped before the request could be sent; retry`,
+          server.name,
+        );
+      payload = { ...payload, model: endpoint.model };
+      await this.pipe(req, res, {
+        server,
+        route,
+        payload,
+        stream,
+        baseUrl: endpoint.baseUrl,
+        abort,
+        record,
+        dialect,
+      });
+    } finally {
+      res.off("close", onClose);
+      supervisor.release(server.name);
+    }
+  }
+
+  private async pipe(
+    req: IncomingMessage,
+    res: ServerResponse,
+    job: {
+      server: Server;
+      route: Route;
+      payload: Json;
+      stream: boolean;
+      baseUrl: string;
+      abort: AbortController;
+      dialect: ErrorDialect;
+      record: (
+        status: number,
+        extra: { server?: string; stream?: boolean; ttfbMs?: number; usage?: Usage; error?: string },
+      ) => void;
+    },
+  ): Promise<void> {
+    const { server, route, stream, abort, record } = job;
+    const sent = performance.now();
+    const body = JSON.stringify(job.payload);
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    for (const name of FORWARDED_HEADERS) {
+      const value = req.headers[name];
+      if (typeof value === "string") headers[name] = value;
+    }
+    let upstream: Awaited<ReturnType<typeof upstreamRequest>>;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        upstream = await upstreamRequest(job.baseUrl + job.route.path, {
+          method: "POST",
+          headers,
+          body,
+          signal: abort.signal,
+          dispatcher: this.dispatcher,
+          headersTimeout: server.responseTimeoutMs,
+          bodyTimeout: server.responseTimeoutMs,
+        });
+        break;
+      } catch (error) {
+        if (abort.signal.aborted)
+          return record(499, { server: server.name, stream, error: "client disconnected" });
+        if (attempt === 0 && isRetriable(error)) continue;
+        const timedOut = error instanceof undiciErrors.HeadersTimeoutError;
+        const message = timedOut
+          ? `server ${server.name} sent nothing for ${Math.round(server.responseTimeoutMs / 1000)}s (raise servers.${server.name}.timeout.response for long prefills)`
+          : `server ${server.name} could not be reached: ${(error as Error).message}`;
+        if (res.headersSent)
+          res.end(sseError(route.dialect === "embeddings" ? "chat" : route.dialect, message));
+        else sendError(res, job.dialect, timedOut ? 504 : 502, message);
+        return record(timedOut ? 504 : 502, { server: server.name, stream, error: message });
+      }
+    }
+    const status = upstream.statusCode;
+    const contentType = String(upstream.headers["content-type"] ?? "application/json");
+    const isSse = contentType.includes("text/event-stream");
+    if (!res.headersSent) {
+      res.writeHead(status, {
+        "content-type": contentType,
+        "cache-control": "no-cache",
+        "x-rig-server": server.name,
+      });
+    } else if (!isSse) {
+      const text = await upstream.body.text().catch(() => "");
+      const message = `server ${server.name} answered ${status}: ${text.slice(0, 2000)}`;
+      res.end(sseError(route.dialect === "embeddings" ? "chat" : route.dialect, message));
+      return record(status, { server: server.name, stream, error: message });
+    }
+
+    let ttfbMs: number | undefined;
+    let head = "";
+    let tail = "";
+    const collected: Buffer[] = [];
+    let collectedBytes = 0;
+    try {
+      for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
+        if (ttfbMs === undefined) ttfbMs = performance.now() - sent;
+        if (isSse) {
+          if (head.length < HEAD_BYTES) head += chunk.toString("utf8", 0, Math.min(chunk.length, HEAD_BYTES));
+          tail = (tail + chunk.toString("utf8")).slice(-TAIL_BYTES);
+        } else if (collectedBytes < 4 * 1024 * 1024) {
+          collected.push(chunk);
+          collectedBytes += chunk.length;
+        }
+        if (!res.write(chunk)) {
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              res.off("drain", done);
+              res.off("close", done);
+              resolve();
+            };
+            res.on("drain", done);
+            res.on("close", done);
+          });
+        }
+        if (abort.signal.aborted) break;
+      }
+    } catch (error) {
+      if (abort.signal.aborted)
+        return record(499, { server: server.name, stream, ttfbMs, error: "client disconnected" });
+      const message = `server ${server.name} stopped mid-response: ${(error as Error).message}`;
+      if (isSse) res.end(sseError(route.dialect === "embeddings" ? "chat" : route.dialect, message));
+      else res.destroy();
+      return record(502, { server: server.name, stream, ttfbMs, error: message });
+    }
+    if (abort.signal.aborted) {
+      upstream.body.destroy();
+      return record(499, { server: server.name, stream, ttfbMs, error: "client disconnected" });
+    }
+    res.end();
+    let usage: Usage | undefined;
+    if (isSse) usage = usageFromSse(`${head}\n${tail}`);
+    else {
+      try {
+        usage = usageOf(JSON.parse(Buffer.concat(collected).toString("utf8")));
+      } catch {}
+    }
+    record(status, {
+      server: server.name,
+      stream,
+      ttfbMs,
+      usage,
+      error: status >= 400 ? `upstream status ${status}` : undefined,
+    });
+  }
+}
