@@ -12,7 +12,7 @@ import { processStartTime } from "../system/process.ts";
 import { type DaemonInfo, handleAdmin } from "./admin.ts";
 import { sendError } from "./errors.ts";
 import { sendJson } from "./http.ts";
-import { Proxy } from "./proxy.ts";
+import { ModelProxy } from "./proxy.ts";
 import { Recorder } from "./recorder.ts";
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
@@ -109,7 +109,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   let current = config;
   const supervisor = new Supervisor(config, ledger);
   const recorder = new Recorder(logLine, ledger);
-  const proxy = new Proxy({ config: () => current, supervisor, recorder });
+  const proxy = new ModelProxy({ config: () => current, supervisor, recorder });
   for (const leftover of supervisor.reapLeftovers())
     logLine(`reaped a server left by a previous daemon: ${leftover}`);
   supervisor.on("state", (name, state) => logLine(`server ${name}: ${state}`));

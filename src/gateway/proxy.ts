@@ -60,7 +60,7 @@ export interface ProxyDeps {
 }
 
 /** The proxy layer: `/v1/...` and `/agents/<agent>/v1/...` routed by model or agent, started on demand. */
-export class Proxy {
+export class ModelProxy {
   private readonly dispatcher = new Agent({
     keepAliveTimeout: 4_000,
     keepAliveMaxTimeout: 30_000,
