@@ -2,12 +2,21 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import { globSync } from "tinyglobby";
-import { type Document, isMap, isScalar, LineCounter, type Node, parseDocument, visit } from "yaml";
+import {
+  type Document,
+  isCollection,
+  isMap,
+  isScalar,
+  LineCounter,
+  type Node,
+  parseDocument,
+  visit,
+} from "yaml";
 import type { ZodType } from "zod";
 import { runtimeFor } from "../runtimes/index.ts";
 import { parseDuration, parseSize } from "./duration.ts";
 import { expandTilde, type HomePaths, homePaths, resolveConfigPath } from "./home.ts";
-import { ConfigError, didYouMean, type Problem, type SourcePosition } from "./problems.ts";
+import { ConfigError, didYouMean, nearest, type Problem, type SourcePosition } from "./problems.ts";
 import {
   type AgentConfig,
   configSchema,
@@ -119,18 +128,30 @@ function parseFile(file: string, env: NodeJS.ProcessEnv, problems: Problem[]): P
   return text === undefined ? undefined : parseSource(file, text, env, problems);
 }
 
-/** Finds the YAML node for a key path, or the nearest ancestor that exists, and the key node when asked. */
+function keyPosition(
+  parsed: ParsedFile,
+  map: unknown,
+  key: string | number | undefined,
+): SourcePosition | undefined {
+  if (key === undefined || !isMap(map)) return undefined;
+  const pair = map.items.find((item) => isScalar(item.key) && item.key.value === key);
+  return pair && isScalar(pair.key) && pair.key.range ? position(parsed, pair.key.range[0]) : undefined;
+}
+
+/**
+ * Where a key path was written: a scalar's value, a mapping's or list's key (`servers.a` points at
+ * `a:`), or `keyOf` inside a mapping. A path that is not written points at its nearest written parent.
+ */
 function locate(parsed: ParsedFile, path: KeyPath, keyOf?: string): SourcePosition {
   for (let depth = path.length; depth >= 0; depth--) {
     const node = parsed.doc.getIn(path.slice(0, depth), true) as Node | undefined;
     if (!node?.range) continue;
-    if (keyOf !== undefined && depth === path.length && isMap(node)) {
-      const pair = node.items.find((item) => isScalar(item.key) && item.key.value === keyOf);
-      if (pair && isScalar(pair.key) && pair.key.range) return position(parsed, pair.key.range[0]);
-    }
-    if (depth < path.length && isMap(node)) {
-      const pair = node.items.find((item) => isScalar(item.key) && item.key.value === path[depth]);
-      if (pair && isScalar(pair.key) && pair.key.range) return position(parsed, pair.key.range[0]);
+    const childKey = depth === path.length ? keyOf : path[depth];
+    const inside = keyPosition(parsed, node, childKey);
+    if (inside) return inside;
+    if (depth === path.length && depth > 0 && isCollection(node)) {
+      const own = keyPosition(parsed, parsed.doc.getIn(path.slice(0, depth - 1), true), path[depth - 1]);
+      if (own) return own;
     }
     return position(parsed, node.range[0]);
   }
@@ -277,20 +298,26 @@ export function loadConfig(options: LoadOptions = {}): Config {
 
   const result = configSchema.safeParse(merged);
   if (!result.success) {
+    // A misspelt key also makes its correct spelling "missing"; report the typo once, with the fix.
+    const suggested = new Set<string>();
     for (const issue of result.error.issues) {
-      if (issue.code === "unrecognized_keys") {
-        for (const key of issue.keys) {
-          problems.push({
-            level: "error",
-            code: "unknown-key",
-            message: `unknown key \`${key}\`${didYouMean(key, knownKeysAt(configSchema, issue.path as KeyPath))}`,
-            path: [...issue.path, key].join("."),
-            where: where(issue.path as KeyPath, key),
-          });
-        }
-        continue;
+      if (issue.code !== "unrecognized_keys") continue;
+      for (const key of issue.keys) {
+        const suggestion = nearest(key, knownKeysAt(configSchema, issue.path as KeyPath));
+        if (suggestion) suggested.add([...issue.path, suggestion].join("."));
+        problems.push({
+          level: "error",
+          code: "unknown-key",
+          message: `unknown key \`${key}\`${suggestion ? `; did you mean \`${suggestion}\`?` : ""}`,
+          path: [...issue.path, key].join("."),
+          where: where(issue.path as KeyPath, key),
+        });
       }
+    }
+    for (const issue of result.error.issues) {
+      if (issue.code === "unrecognized_keys") continue;
       const path = issue.path as KeyPath;
+      if (suggested.has(path.join("."))) continue;
       let message = issue.message;
       if (issue.code === "invalid_value" && "values" in issue) {
         const written = path.reduce<unknown>(

@@ -50,7 +50,7 @@ export async function handleAdmin(
     }
     if (method === "POST" && action === "start") return streamStart(res, name, supervisor);
     if (method === "POST" && action === "stop") {
-      await supervisor.stop(name, "rig stop");
+      await supervisor.stop(name, "stopped");
       return sendJson(res, 200, { ok: true });
     }
     if (method === "GET" && action === "logs")

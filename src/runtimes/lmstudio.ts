@@ -11,9 +11,10 @@ export const lmstudio: RuntimeAdapter = {
   dialects: ["chat", "completions", "embeddings"],
   defaultStartTimeoutMs: 10 * 60_000,
   sharedProcess: true,
-  process(input) {
+  process: () => null,
+  prepare(input) {
     const [executable = "lms", ...prefix] = input.command ?? this.defaultCommand;
-    return { argv: [executable, ...prefix, "server", "start", "--port", input.port], env: input.env };
+    return [{ kind: "command", argv: [executable, ...prefix, "server", "start", "--port", input.port] }];
   },
   baseUrl: (input) => localUrl(input.host, input.port),
   healthPath: "/v1/models",

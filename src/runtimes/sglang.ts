@@ -5,7 +5,7 @@ export const sglang: RuntimeAdapter = {
   kind: "sglang",
   label: "SGLang (python -m sglang.launch_server)",
   modelKind: "path-or-id",
-  defaultCommand: ["python", "-m", "sglang.launch_server"],
+  defaultCommand: ["python"],
   detectable: false,
   dialects: ["chat", "completions", "embeddings"],
   defaultStartTimeoutMs: 20 * 60_000,
@@ -20,6 +20,8 @@ export const sglang: RuntimeAdapter = {
       argv: [
         executable,
         ...prefix,
+        "-m",
+        "sglang.launch_server",
         "--model-path",
         input.model ?? "",
         "--host",

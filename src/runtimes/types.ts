@@ -69,6 +69,8 @@ export interface RuntimeAdapter {
   healthPath: string;
   /** The `model` value requests must carry upstream. */
   upstreamModel(input: LaunchInput): string;
+  /** Steps that bring up a daemon rig does not own (run when the base URL does not answer yet). */
+  prepare?(input: LaunchInput): LifecycleStep[];
   afterReady?(input: LaunchInput): LifecycleStep[];
   beforeStop?(input: LaunchInput): LifecycleStep[];
   failureHints: readonly FailureHint[];

@@ -5,7 +5,7 @@ export const vllm: RuntimeAdapter = {
   kind: "vllm",
   label: "vLLM (vllm serve)",
   modelKind: "path-or-id",
-  defaultCommand: ["vllm", "serve"],
+  defaultCommand: ["vllm"],
   detectable: true,
   dialects: ["chat", "completions", "embeddings", "responses"],
   defaultStartTimeoutMs: 20 * 60_000,

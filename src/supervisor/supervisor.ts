@@ -69,6 +69,8 @@ interface Slot {
   queue: Promise<unknown>;
   stale: boolean;
   exited?: Promise<void>;
+  /** Why the current stop happens (rig stop, ttl, group swap…), recorded as the launch's outcome. */
+  stopReason?: string;
 }
 
 interface PidRecord {
@@ -350,6 +352,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     } else {
       slot.external = true;
       slot.pid = undefined;
+      slot.log ??= new LogSink(join(this.config.home.logs, `${name}.log`));
+      if (!alreadyUp) {
+        for (const step of plan.adapter.prepare?.(plan.input) ?? []) {
+          await this.runStep(step, plan, slot).catch((error: Error) =>
+            fail(`${server.runtime} did not start: ${error.message}`, slot.log?.tail() ?? []),
+          );
+        }
+      }
     }
 
     const readyMs = await this.waitReady(name, slot, plan).catch((error: StartError) => {
@@ -425,7 +435,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.ledger?.launchEnded(slot.launchId, {
         exitCode: code,
         signal,
-        outcome: expected ? "stopped" : slot.state === "starting" ? "failed to start" : "crashed",
+        outcome: expected
+          ? (slot.stopReason ?? "stopped")
+          : slot.state === "starting"
+            ? "failed to start"
+            : "crashed",
         logTail: expected ? undefined : tail.join("\n"),
       });
     }
@@ -507,6 +521,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       return;
     }
     this.setState(name, slot, "stopping");
+    slot.stopReason = reason;
     slot.log?.write(`--- rig: stopping ${name}: ${reason}\n`);
     if (slot.plan) {
       for (const step of slot.plan.adapter.beforeStop?.(slot.plan.input) ?? []) {

@@ -1,0 +1,267 @@
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { loadConfig } from "../../src/config/loader.ts";
+import { launchPlan } from "../../src/supervisor/plan.ts";
+import { rig, rigJson } from "../support/cli.ts";
+import { makeHome, type TestHome } from "../support/home.ts";
+
+const homes: TestHome[] = [];
+after(async () => {
+  for (const home of homes) await home.cleanup();
+});
+
+async function stack(yaml: string): Promise<TestHome> {
+  const home = await makeHome(yaml);
+  homes.push(home);
+  return home;
+}
+
+describe("rig init", () => {
+  test("creates the home with a valid commented starter, its schema and a .gitignore; never overwrites", async () => {
+    const root = join(mkdtempSync(join(tmpdir(), "rig-init-")), "stack");
+    const emptyPath = { PATH: "/usr/bin:/bin" };
+    const created = await rigJson<{ config: string; harnesses: string[] }>(["init", "--home", root], {
+      env: emptyPath,
+    });
+    assert.equal(created.config, join(root, "rig.yaml"));
+    const text = readFileSync(created.config, "utf8");
+    assert.match(text, /^# yaml-language-server: \$schema=\.\/rig\.schema\.json/);
+    assert.match(text, /^#\s+runtime: llama\.cpp/m, "profiles it cannot fill yet are written commented out");
+    assert.ok(existsSync(join(root, "rig.schema.json")));
+    assert.equal(readFileSync(join(root, ".gitignore"), "utf8").includes("state/"), true);
+    for (const dir of ["docs", "logs", "state", "models"]) assert.ok(existsSync(join(root, dir)), dir);
+    assert.doesNotThrow(() => loadConfig({ home: root }), "the starter loads as written");
+
+    writeFileSync(created.config, "# mine\n");
+    const again = await rig(["init", "--home", root]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /already exists; rig never overwrites it/);
+    assert.equal(readFileSync(created.config, "utf8"), "# mine\n");
+  });
+
+  test("with llama-server and agent CLIs on PATH and a GGUF in models/, the starter has live profiles", async () => {
+    const base = mkdtempSync(join(tmpdir(), "rig-init-"));
+    const bin = join(base, "bin");
+    const { mkdirSync, chmodSync } = await import("node:fs");
+    mkdirSync(bin);
+    for (const tool of ["llama-server", "claude", "codex"]) {
+      writeFileSync(join(bin, tool), "#!/bin/sh\nexit 0\n");
+      chmodSync(join(bin, tool), 0o755);
+    }
+    const root = join(base, "stack");
+    mkdirSync(join(root, "models"), { recursive: true });
+    writeFileSync(join(root, "models", "Qwen3-8B-Q4_K_M.gguf"), "GGUF");
+    const created = await rigJson<{ runtimes: string[]; harnesses: string[]; server: string }>(
+      ["init", "--home", root],
+      {
+        env: { PATH: `${bin}:/usr/bin:/bin` },
+      },
+    );
+    assert.ok(created.runtimes.includes("llama.cpp"));
+    assert.deepEqual(created.harnesses, ["claude-code", "codex"]);
+    assert.equal(created.server, "qwen3-8b-q4_k_m");
+    const config = loadConfig({ home: root });
+    assert.equal(config.servers["qwen3-8b-q4_k_m"]?.modelPath, join(root, "models", "Qwen3-8B-Q4_K_M.gguf"));
+    assert.deepEqual(Object.keys(config.agents), ["claude-qwen3-8b-q4_k_m", "codex-qwen3-8b-q4_k_m"]);
+  });
+});
+
+describe("rig doctor", () => {
+  test("a typo prints the file, line, column and the right key, and exits 1", async () => {
+    const home = await stack("servers:\n  tiny:\n    runtme: llama.cpp\n    model: models/tiny.gguf\n");
+    const result = await rig(["doctor"], { home: home.root });
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stdout,
+      /rig\.yaml:5:5: error: servers\.tiny\.runtme: unknown key `runtme`; did you mean `runtime`\?/,
+    );
+  });
+
+  test("--json lists every problem with level, code and where: missing executable, missing model, taken port", async () => {
+    const { createServer } = await import("node:net");
+    const blocker = createServer().listen(0, "127.0.0.1");
+    await new Promise((resolve) => blocker.once("listening", resolve));
+    const taken = (blocker.address() as { port: number }).port;
+    const home = await stack(
+      [
+        "runtimes:",
+        "  mlx: { command: /nonexistent/mlx_lm.server }",
+        "servers:",
+        "  gone: { runtime: llama.cpp, model: models/missing.gguf }",
+        `  busy: { runtime: mlx, model: ./models, port: ${taken} }`,
+        "",
+      ].join("\n"),
+    );
+    const result = await rig(["doctor", "--json"], { home: home.root });
+    blocker.close();
+    assert.equal(result.code, 1);
+    const report = JSON.parse(result.stdout) as {
+      ok: boolean;
+      problems: Array<{ level: string; code: string; message: string; where: string | null }>;
+    };
+    assert.equal(report.ok, false);
+    const byCode = new Map(report.problems.map((problem) => [problem.code, problem]));
+    assert.match(
+      byCode.get("executable-missing")!.message,
+      /runtime mlx: `\/nonexistent\/mlx_lm.server` not found.*runtimes\.mlx\.command/,
+    );
+    assert.equal(byCode.get("executable-missing")!.where, `${home.root}/rig.yaml:4:19`);
+    assert.match(
+      byCode.get("model-missing")!.message,
+      /servers\.gone\.model: model not found: .*missing\.gguf/,
+    );
+    assert.equal(byCode.get("model-missing")!.where, `${home.root}/rig.yaml:6:38`);
+    assert.match(
+      byCode.get("port-taken")!.message,
+      new RegExp(`port ${taken} is already taken by pid ${process.pid}`),
+    );
+  });
+
+  test("a clean config passes with exit 0", async () => {
+    const home = await stack("servers:\n  r: { runtime: remote, url: http://127.0.0.1:9/v1 }\n");
+    const result = await rig(["doctor"], { home: home.root });
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /no problems found/);
+  });
+});
+
+describe("rig ls and rig explain", () => {
+  const yaml = [
+    "servers:",
+    "  qwen:",
+    "    runtime: llama.cpp",
+    "    model: models/qwen.gguf",
+    "    args: [--flash-attn, on, -ngl, 99]",
+    "    context: 32768",
+    "    port: 8081",
+    "    aliases: [q]",
+    "    group: big",
+    "    ttl: 30m",
+    "    env: { LLAMA_ARG_THREADS: '8' }",
+    "    request:",
+    "      set: { chat_template_kwargs: { enable_thinking: false } }",
+    "      defaults: { temperature: 0.6 }",
+    "    notes: flash attention measured 1.3x faster here",
+    "agents:",
+    "  claude-qwen:",
+    "    harness: claude-code",
+    "    server: q",
+    "    request: { drop: [reasoning_effort] }",
+    "",
+  ].join("\n");
+
+  test("ls --json has the documented shape", async () => {
+    const home = await stack(yaml);
+    const listing = await rigJson<{ servers: unknown[]; agents: unknown[] }>(["ls"], { home: home.root });
+    assert.deepEqual(listing.servers, [
+      {
+        name: "qwen",
+        runtime: "llama.cpp",
+        model: join(home.root, "models/qwen.gguf"),
+        port: 8081,
+        aliases: ["q"],
+        group: "big",
+        state: "stopped",
+      },
+    ]);
+    assert.deepEqual(listing.agents, [
+      {
+        name: "claude-qwen",
+        harness: "claude-code",
+        server: "q",
+        shim: join(home.root, "bin", "claude-qwen"),
+      },
+    ]);
+  });
+
+  test("explain prints every hop of an agent, with the argv the launcher will use", async () => {
+    const home = await stack(yaml);
+    const config = loadConfig({ home: home.root });
+    const expected = launchPlan(config, config.servers.qwen!).process!.argv;
+    const facts = await rigJson<{
+      shim: { path: string };
+      launcher: { argv: string[] };
+      agent: { harness: string; server: string; model_id: string };
+      server: {
+        argv: string[];
+        env: Record<string, string>;
+        context: number;
+        ttl: string;
+        group: string;
+        notes: string;
+      };
+      gateway: { url: string };
+      request: { server: { set: unknown; defaults: unknown }; agent: { drop: string[] } };
+    }>(["explain", "claude-qwen"], { home: home.root });
+    assert.equal(facts.shim.path, join(home.root, "bin", "claude-qwen"));
+    assert.deepEqual(facts.launcher.argv, ["rig", "run", "claude-qwen"]);
+    assert.deepEqual(facts.agent, {
+      ...facts.agent,
+      harness: "claude-code",
+      server: "qwen",
+      model_id: "qwen",
+    });
+    assert.deepEqual(facts.server.argv, expected);
+    assert.deepEqual(expected, [
+      "llama-server",
+      "-m",
+      join(home.root, "models/qwen.gguf"),
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "8081",
+      "--ctx-size",
+      "32768",
+      "--flash-attn",
+      "on",
+      "-ngl",
+      "99",
+    ]);
+    assert.deepEqual(facts.server.env, { LLAMA_ARG_THREADS: "8" });
+    assert.equal(facts.gateway.url, `${home.url}/agents/claude-qwen`);
+    assert.deepEqual(facts.request.agent.drop, ["reasoning_effort"]);
+    assert.deepEqual(facts.request.server.set, { chat_template_kwargs: { enable_thinking: false } });
+
+    const text = await rig(["explain", "claude-qwen"], { home: home.root });
+    assert.equal(text.code, 0);
+    for (const hop of ["1 shim", "2 launcher", "3 agent", "4 gateway", "5 requests", "6 server"])
+      assert.ok(text.stdout.includes(hop), hop);
+    assert.ok(
+      text.stdout.includes(
+        `llama-server -m ${join(home.root, "models/qwen.gguf")} --host 127.0.0.1 --port 8081 --ctx-size 32768 --flash-attn on -ngl 99`,
+      ),
+    );
+    assert.ok(text.stdout.includes("flash attention measured 1.3x faster here"));
+  });
+
+  test("explain of an unknown name suggests the nearest and exits 1", async () => {
+    const home = await stack(yaml);
+    const result = await rig(["explain", "claude-qwn"], { home: home.root });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /did you mean `claude-qwen`/);
+  });
+});
+
+describe("the CLI itself", () => {
+  test("--version, --help, and usage errors exit 2", async () => {
+    const version = await rig(["--version"]);
+    assert.equal(version.code, 0);
+    assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+    const help = await rig(["explain", "--help"]);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /agent or server name/);
+    assert.equal((await rig(["explain"])).code, 2);
+    assert.equal((await rig(["no-such-command"])).code, 2);
+    assert.equal((await rig([])).code, 2);
+  });
+
+  test("rig schema prints a JSON Schema that knows every server key", async () => {
+    const schema = JSON.parse((await rig(["schema"])).stdout);
+    const server = schema.properties.servers.additionalProperties;
+    assert.ok(server.properties.runtime.enum.includes("llama.cpp"));
+    assert.equal(server.additionalProperties, false);
+  });
+});

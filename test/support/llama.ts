@@ -1,0 +1,27 @@
+import { existsSync, mkdirSync, renameSync } from "node:fs";
+import { join } from "node:path";
+import { writeTinyModel } from "../../src/demo/tiny-model.ts";
+import { cacheRoot, ensureLlamaSource, findLlamaServer } from "../../src/install/llama-cpp.ts";
+
+/** llama-server from PATH or rig's cache; .ci/run builds it (`rig install llama.cpp`) before the tests. */
+export function llamaServer(): string {
+  const path = findLlamaServer();
+  if (!path)
+    throw new Error(
+      "llama-server is not built: run `npm run build && node dist/main.mjs install llama.cpp` first",
+    );
+  return path;
+}
+
+/** The tiny test model, written once per machine into rig's cache. */
+export async function tinyModel(): Promise<string> {
+  const dir = join(cacheRoot(), "test-models");
+  const path = join(dir, "tiny-v1.gguf");
+  if (existsSync(path)) return path;
+  mkdirSync(dir, { recursive: true });
+  const source = await ensureLlamaSource();
+  const partial = `${path}.${process.pid}.partial`;
+  writeTinyModel(source, partial);
+  renameSync(partial, path);
+  return path;
+}

@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+// A scripted OpenAI-compatible upstream for what cannot run here (MLX, vLLM, Ollama, LM Studio dialects)
+// and for deterministic edge cases. rig launches it like any runtime: it takes --port/--host from argv
+// (or OLLAMA_HOST), appends every request it sees to $RECORD as JSON lines, and answers chat
+// completions from $SCRIPT: a JSON array of replies used in order (the last one repeats).
+//
+// A reply: { "deltas": [{ "content": "hi" }, { "reasoning": "…" }, { "tool_calls": [...] }],
+//            "finish_reason": "stop", "usage": {...}, "status": 200, "body": {...},
+//            "die_after": 2,       // stream: exit the process after this many chunks
+//            "delay_ms": 0 }       // wait before answering
+import { appendFileSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
+
+const argv = process.argv.slice(2);
+const flag = (name) => {
+  const index = argv.indexOf(name);
+  return index === -1 ? undefined : argv[index + 1];
+};
+const [ollamaHost, ollamaPort] = (process.env.OLLAMA_HOST ?? "").split(":");
+const port = Number(flag("--port") ?? ollamaPort ?? 8000);
+const host = flag("--host") ?? (ollamaHost || "127.0.0.1");
+const startupDelay = Number(process.env.STARTUP_DELAY_MS ?? 0);
+const replies = process.env.SCRIPT ? JSON.parse(readFileSync(process.env.SCRIPT, "utf8")) : [];
+let served = 0;
+let ready = startupDelay === 0;
+if (!ready) setTimeout(() => (ready = true), startupDelay);
+
+const record = (entry) => {
+  if (process.env.RECORD) appendFileSync(process.env.RECORD, `${JSON.stringify(entry)}\n`);
+};
+record({ event: "start", argv: process.argv.slice(1), env: { OLLAMA_HOST: process.env.OLLAMA_HOST } });
+console.log(`scripted upstream listening on ${host}:${port}`);
+
+function nextReply() {
+  const reply = replies[Math.min(served, replies.length - 1)] ?? {
+    deltas: [{ content: "hello from the scripted upstream" }],
+  };
+  served++;
+  return reply;
+}
+
+function message(reply) {
+  const out = { role: "assistant", content: "" };
+  for (const delta of reply.deltas ?? []) {
+    if (delta.content) out.content += delta.content;
+    if (delta.reasoning) out.reasoning = (out.reasoning ?? "") + delta.reasoning;
+    if (delta.reasoning_content)
+      out.reasoning_content = (out.reasoning_content ?? "") + delta.reasoning_content;
+    for (const call of delta.tool_calls ?? []) {
+      out.tool_calls ??= [];
+      const existing = out.tool_calls[call.index ?? 0];
+      if (!existing)
+        out.tool_calls[call.index ?? 0] = {
+          id: call.id,
+          type: "function",
+          function: { name: call.function?.name ?? "", arguments: call.function?.arguments ?? "" },
+        };
+      else existing.function.arguments += call.function?.arguments ?? "";
+    }
+  }
+  if (out.tool_calls) out.tool_calls = out.tool_calls.map(({ index, ...call }) => call);
+  return out;
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+createServer(async (req, res) => {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  const text = Buffer.concat(chunks).toString();
+  let body;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    body = text;
+  }
+  const path = req.url.split("?")[0];
+  record({ event: "request", method: req.method, path, headers: req.headers, body });
+  const json = (status, value) => {
+    res.writeHead(status, { "content-type": "application/json" });
+    res.end(JSON.stringify(value));
+  };
+  if (path === "/health" || path === "/api/version")
+    return ready ? json(200, { status: "ok", version: "0.0.0" }) : json(503, { status: "loading" });
+  if (path === "/v1/models")
+    return ready ? json(200, { object: "list", data: [{ id: "scripted", object: "model" }] }) : json(503, {});
+  if (path === "/api/generate") return json(200, { done: true });
+  if (path !== "/v1/chat/completions" && path !== "/v1/completions" && path !== "/v1/embeddings")
+    return json(404, { error: { message: `no route ${path}` } });
+  if (path === "/v1/embeddings")
+    return json(200, {
+      object: "list",
+      data: [{ object: "embedding", index: 0, embedding: [0.1, 0.2] }],
+      usage: { prompt_tokens: 2, total_tokens: 2 },
+    });
+
+  const reply = nextReply();
+  if (reply.delay_ms) await sleep(reply.delay_ms);
+  if (reply.status && reply.status !== 200)
+    return json(reply.status, reply.body ?? { error: { message: "scripted failure" } });
+  const id = `chatcmpl-scripted-${served}`;
+  const usage = reply.usage ?? {
+    prompt_tokens: 11,
+    completion_tokens: (reply.deltas ?? []).length,
+    total_tokens: 11 + (reply.deltas ?? []).length,
+  };
+  if (!body?.stream) {
+    return json(200, {
+      id,
+      object: "chat.completion",
+      created: 1,
+      model: body?.model,
+      choices: [{ index: 0, message: message(reply), finish_reason: reply.finish_reason ?? "stop" }],
+      usage,
+    });
+  }
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  const send = (value) => res.write(`data: ${JSON.stringify(value)}\n\n`);
+  const deltas = reply.deltas ?? [];
+  for (let index = 0; index < deltas.length; index++) {
+    if (reply.die_after !== undefined && index >= reply.die_after) {
+      res.socket.destroy();
+      process.exit(17);
+    }
+    send({
+      id,
+      object: "chat.completion.chunk",
+      created: 1,
+      model: body.model,
+      choices: [
+        {
+          index: 0,
+          delta: index === 0 ? { role: "assistant", ...deltas[index] } : deltas[index],
+          finish_reason: null,
+        },
+      ],
+    });
+    if (reply.chunk_delay_ms) await sleep(reply.chunk_delay_ms);
+  }
+  send({
+    id,
+    object: "chat.completion.chunk",
+    created: 1,
+    model: body.model,
+    choices: [{ index: 0, delta: {}, finish_reason: reply.finish_reason ?? "stop" }],
+  });
+  if (body.stream_options?.include_usage || reply.usage)
+    send({ id, object: "chat.completion.chunk", created: 1, model: body.model, choices: [], usage });
+  res.end("data: [DONE]\n\n");
+}).listen(port, host);
+
+for (const signal of ["SIGTERM", "SIGINT"])
+  process.on(signal, () => {
+    record({ event: "signal", signal });
+    process.exit(0);
+  });
