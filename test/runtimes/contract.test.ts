@@ -59,8 +59,8 @@ describe("every runtime adapter keeps the contract", () => {
       test("the executable can be overridden", () => {
         if (adapter.kind === "remote" || adapter.kind === "command") return;
         const custom = input({ ...inputFor(adapter.kind), command: ["/opt/bin/custom", "--sub"] });
-        const first =
-          adapter.process(custom)?.argv ?? (adapter.prepare?.(custom)[0] as { argv: string[] }).argv;
+        const prepared = adapter.prepare?.(custom)[0];
+        const first = adapter.process(custom)?.argv ?? (prepared?.kind === "command" ? prepared.argv : []);
         assert.deepEqual(first.slice(0, 2), ["/opt/bin/custom", "--sub"]);
       });
 
