@@ -1,10 +1,23 @@
-// Runs every test/**/*.test.ts with node's test runner (TypeScript through tsx), one file at a time:
-// many tests start real llama-server processes, and two cores are better spent on one of them.
+// `npm test`: makes sure the real parts exist (llama-server built once per machine into rig's cache,
+// the agent CLIs installed pinned outside the repo), then runs every test/**/*.test.ts with node's
+// test runner, one file at a time: many tests start real llama-server processes on two cores.
 import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { globSync } from "tinyglobby";
 
+const root = fileURLToPath(new URL("..", import.meta.url));
+const run = (argv, what) => {
+  const result = spawnSync(argv[0], argv.slice(1), { stdio: "inherit", cwd: root });
+  if (result.status !== 0) {
+    console.error(`${what} failed (exit ${result.status})`);
+    process.exit(result.status ?? 1);
+  }
+};
+
+run([process.execPath, "dist/main.mjs", "install", "llama.cpp"], "building llama-server");
+
 const filters = process.argv.slice(2);
-const files = globSync("test/**/*.test.ts")
+const files = globSync("test/**/*.test.ts", { cwd: root })
   .sort()
   .filter((file) => filters.length === 0 || filters.some((filter) => file.includes(filter)));
 if (files.length === 0) {
@@ -14,8 +27,6 @@ if (files.length === 0) {
 const result = spawnSync(
   process.execPath,
   ["--import", "tsx", "--test", "--test-concurrency=1", "--test-reporter=spec", ...files],
-  {
-    stdio: "inherit",
-  },
+  { stdio: "inherit", cwd: root },
 );
 process.exit(result.status ?? 1);

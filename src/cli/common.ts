@@ -1,24 +1,8 @@
-import pc from "picocolors";
 import { type Config, loadConfig } from "../config/loader.ts";
 import { ConfigError, formatProblem } from "../config/problems.ts";
+import { pc } from "./colors.ts";
 
-/** A failure the user can act on: printed as one message, no stack. */
-export class RigError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-    this.name = "RigError";
-  }
-}
-
-export class UsageError extends RigError {
-  constructor(message: string) {
-    super(message, 2);
-    this.name = "UsageError";
-  }
-}
+export { RigError, UsageError } from "./errors.ts";
 
 export const homeArg = {
   home: {
@@ -37,9 +21,12 @@ export function printJson(value: unknown): void {
 }
 
 /** Loads the config; on problems prints each with file:line:col and exits 1. */
-export function loadOrExit(home: string | undefined): Config {
+export async function loadOrExit(
+  home: string | undefined,
+  options: { positions?: boolean } = {},
+): Promise<Config> {
   try {
-    return loadConfig({ home });
+    return await loadConfig({ home, ...options });
   } catch (error) {
     if (error instanceof ConfigError) {
       for (const problem of error.problems) process.stderr.write(`${formatProblem(problem)}\n`);

@@ -2,7 +2,6 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { defineCommand, runCommand } from "citty";
-import pc from "picocolors";
 import { homePaths } from "../config/home.ts";
 import { loadConfig } from "../config/loader.ts";
 import { configJsonSchema } from "../config/schema.ts";
@@ -12,6 +11,7 @@ import { gatewayUrl } from "../gateway/urls.ts";
 import { buildLlamaServer, ensureLlamaSource, findLlamaServer } from "../install/llama-cpp.ts";
 import { freePort, isPortFree } from "../system/ports.ts";
 import { which } from "../system/which.ts";
+import { pc } from "./colors.ts";
 import { jsonArg, RigError } from "./common.ts";
 import { call, ensureDaemon, startServer } from "./daemon-client.ts";
 import { progress } from "./progress.ts";
@@ -83,7 +83,7 @@ export default defineCommand({
   },
   async run({ args }) {
     const root = await prepareDemo(args.home);
-    const config = loadConfig({ home: root });
+    const config = await loadConfig({ home: root });
     process.stderr.write(`${pc.green("demo home")} ${root}\n`);
     if (!args.run) return;
 

@@ -1,6 +1,5 @@
 import { existsSync } from "node:fs";
 import { defineCommand } from "citty";
-import pc from "picocolors";
 import { type Config, loadConfig } from "../config/loader.ts";
 import { ConfigError, formatWhere, type Problem } from "../config/problems.ts";
 import { harnessFor } from "../harnesses/index.ts";
@@ -8,6 +7,7 @@ import { findLlamaServer } from "../install/llama-cpp.ts";
 import { runtimeFor } from "../runtimes/index.ts";
 import { describeHolder, isPortFree } from "../system/ports.ts";
 import { which } from "../system/which.ts";
+import { pc } from "./colors.ts";
 import { homeArg, jsonArg, printJson } from "./common.ts";
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
@@ -119,7 +119,7 @@ export default defineCommand({
   async run({ args }) {
     let problems: Problem[];
     try {
-      problems = await machineProblems(loadConfig({ home: args.home }));
+      problems = await machineProblems(await loadConfig({ home: args.home, positions: true }));
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       problems = error.problems;

@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { defineCommand } from "citty";
-import pc from "picocolors";
 import { formatDuration } from "../config/duration.ts";
 import { type Agent, type Config, findServer, type Server } from "../config/loader.ts";
 import { didYouMean } from "../config/problems.ts";
@@ -10,6 +9,7 @@ import { agentUrl, gatewayUrl } from "../gateway/urls.ts";
 import { harnessFor } from "../harnesses/index.ts";
 import { launchPlan } from "../supervisor/plan.ts";
 import { shellLine } from "../system/shell.ts";
+import { pc } from "./colors.ts";
 import { homeArg, jsonArg, loadOrExit, printJson, RigError } from "./common.ts";
 
 function serverFacts(config: Config, server: Server) {
@@ -120,8 +120,8 @@ export default defineCommand({
     ...homeArg,
     ...jsonArg,
   },
-  run({ args }) {
-    const config = loadOrExit(args.home);
+  async run({ args }) {
+    const config = await loadOrExit(args.home, { positions: true });
     const agent = config.agents[args.name];
     const server = agent ? undefined : findServer(config, args.name);
     if (!agent && !server) {

@@ -1,10 +1,10 @@
 import { readFileSync } from "node:fs";
 import { defineCommand } from "citty";
-import pc from "picocolors";
 import packageJson from "../../package.json" with { type: "json" };
 import { type DaemonState, daemonStateFile } from "../gateway/daemon.ts";
 import { gatewayUrl } from "../gateway/urls.ts";
 import { isAlive, processStartTime, signalGroup, sleep } from "../system/process.ts";
+import { pc } from "./colors.ts";
 import { homeArg, jsonArg, loadOrExit, printJson, RigError } from "./common.ts";
 import { call, daemonStatus, startDaemon } from "./daemon-client.ts";
 
@@ -29,7 +29,7 @@ const start = defineCommand({
   meta: { name: "start", description: "start the gateway in the background (logs in logs/gateway.log)" },
   args: { ...homeArg, ...jsonArg },
   async run({ args }) {
-    const config = loadOrExit(args.home);
+    const config = await loadOrExit(args.home);
     const running = await daemonStatus(config);
     const status = running ?? (await startDaemon(config));
     if (args.json)
@@ -57,7 +57,7 @@ const stop = defineCommand({
   meta: { name: "stop", description: "stop the gateway and every server it started" },
   args: { ...homeArg, ...jsonArg },
   async run({ args }) {
-    const config = loadOrExit(args.home);
+    const config = await loadOrExit(args.home);
     const state = readState(daemonStateFile(config.home.state));
     const status = await daemonStatus(config).catch(() => undefined);
     if (!status && !state) {
@@ -84,7 +84,7 @@ const status = defineCommand({
   },
   args: { ...homeArg, ...jsonArg },
   async run({ args }) {
-    const config = loadOrExit(args.home);
+    const config = await loadOrExit(args.home);
     const current = await daemonStatus(config);
     if (args.json)
       printJson(

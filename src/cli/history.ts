@@ -1,12 +1,12 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { defineCommand } from "citty";
-import Table from "cli-table3";
-import pc from "picocolors";
 import { formatDuration } from "../config/duration.ts";
 import type { LaunchRow } from "../ledger/ledger.ts";
 import { shellLine, shellQuote } from "../system/shell.ts";
+import { pc } from "./colors.ts";
 import { homeArg, jsonArg, loadOrExit, printJson, RigError } from "./common.ts";
+import { table } from "./table.ts";
 
 /** The command line that reproduces a launch: working folder, environment and argv. */
 export function reproduceLine(row: LaunchRow): string {
@@ -33,7 +33,7 @@ export default defineCommand({
     ...jsonArg,
   },
   async run({ args }) {
-    const config = loadOrExit(args.home);
+    const config = await loadOrExit(args.home);
     const file = join(config.home.state, "rig.db");
     const { Ledger } = await import("../ledger/ledger.ts");
     const ledger = existsSync(file) ? new Ledger(file, { readonly: true }) : undefined;
@@ -64,23 +64,19 @@ export default defineCommand({
         );
       }
       if (rows.length === 0) return void process.stdout.write("no launches recorded yet\n");
-      const table = new Table({
-        head: ["id", "server", "started", "ready in", "end", "argv"],
-        style: { head: [] },
-        wordWrap: true,
-      });
-      for (const row of rows) {
-        table.push([
+      const listing = table(
+        ["id", "server", "started", "ready in", "end", "argv"],
+        rows.map((row) => [
           row.id,
           pc.bold(row.server),
           row.started_at.replace("T", " ").slice(0, 19),
           row.ready_ms === null ? "" : formatDuration(row.ready_ms),
           exitText(row),
           shellLine(row.argv),
-        ]);
-      }
+        ]),
+      );
       process.stdout.write(
-        `${table.toString()}\n${pc.dim("rig history show <id> prints the command line that reproduces a launch")}\n`,
+        `${listing}\n${pc.dim("rig history show <id> prints the command line that reproduces a launch")}\n`,
       );
     } finally {
       ledger?.close();

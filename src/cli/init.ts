@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { defineCommand } from "citty";
-import pc from "picocolors";
 import { homePaths, resolveConfigPath } from "../config/home.ts";
 import { configJsonSchema } from "../config/schema.ts";
 import { SCHEMA_FILE, STARTER_GITIGNORE, type StarterServer, starterConfig } from "../config/starter.ts";
@@ -9,6 +8,7 @@ import { HARNESSES } from "../harnesses/index.ts";
 import { cachedLlamaServer } from "../install/llama-cpp.ts";
 import { RUNTIMES } from "../runtimes/index.ts";
 import { which } from "../system/which.ts";
+import { pc } from "./colors.ts";
 import { homeArg, jsonArg, printJson, RigError } from "./common.ts";
 
 /** The first GGUF file under the usual model folders, looked for shallowly so init stays instant. */

@@ -47,7 +47,7 @@ export default defineCommand({
     ...homeArg,
   },
   async run({ args }) {
-    const config = loadOrExit(args.home);
+    const config = await loadOrExit(args.home);
     const name = args.name === "gateway" ? "gateway" : findServer(config, args.name)?.name;
     if (!name) {
       throw new RigError(

@@ -1,14 +1,20 @@
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { defineCommand } from "citty";
-import Table from "cli-table3";
-import pc from "picocolors";
+import { pc } from "./colors.ts";
 import { homeArg, jsonArg, loadOrExit, printJson, section } from "./common.ts";
+import { table } from "./table.ts";
 
 export default defineCommand({
   meta: { name: "ls", description: "list server and agent profiles with their state" },
   args: { ...homeArg, ...jsonArg },
-  run({ args }) {
-    const config = loadOrExit(args.home);
+  async run({ args }) {
+    const config = await loadOrExit(args.home);
+    // The daemon leaves state/gateway.json while it runs: without it there is nothing to ask.
+    const live = existsSync(join(config.home.state, "gateway.json"))
+      ? await (await import("./daemon-client.ts")).daemonStatus(config).catch(() => undefined)
+      : undefined;
+    const stateOf = new Map(live?.servers.map((server) => [server.name, server.state]));
     const servers = Object.values(config.servers).map((server) => ({
       name: server.name,
       runtime: server.runtime,
@@ -16,7 +22,7 @@ export default defineCommand({
       port: server.port ?? null,
       aliases: server.aliases,
       group: server.group ?? null,
-      state: "stopped",
+      state: stateOf.get(server.name) ?? "stopped",
     }));
     const agents = Object.values(config.agents).map((agent) => ({
       name: agent.name,
@@ -25,26 +31,25 @@ export default defineCommand({
       shim: join(config.paths.bin, agent.name),
     }));
     if (args.json) return printJson({ servers, agents });
-    const serverTable = new Table({
-      head: ["server", "runtime", "state", "port", "aliases", "group", "model"],
-      style: { head: [] },
-    });
-    for (const server of servers) {
-      serverTable.push([
-        pc.bold(server.name),
-        server.runtime,
-        server.state,
-        server.port ?? pc.dim("auto"),
-        server.aliases.join(", "),
-        server.group ?? "",
-        server.model ?? "",
-      ]);
-    }
-    const agentTable = new Table({ head: ["agent", "harness", "server", "shim"], style: { head: [] } });
-    for (const agent of agents)
-      agentTable.push([pc.bold(agent.name), agent.harness, agent.server, agent.shim]);
+    const serverRows = servers.map((server) => [
+      pc.bold(server.name),
+      server.runtime,
+      server.state,
+      server.port ?? pc.dim("auto"),
+      server.aliases.join(","),
+      server.group,
+      server.model,
+    ]);
+    const agentRows = agents.map((agent) => [pc.bold(agent.name), agent.harness, agent.server, agent.shim]);
     process.stdout.write(
-      `${section("servers")}\n${serverTable.toString()}\n${section("agents")}\n${agentTable.toString()}\n`,
+      [
+        section("servers"),
+        table(["server", "runtime", "state", "port", "aliases", "group", "model"], serverRows),
+        "",
+        section("agents"),
+        table(["agent", "harness", "server", "shim"], agentRows),
+        "",
+      ].join("\n"),
     );
   },
 });

@@ -1,8 +1,8 @@
 import { type CommandDef, defineCommand, runCommand, showUsage } from "citty";
-import pc from "picocolors";
 import packageJson from "../../package.json" with { type: "json" };
 import { ConfigError, formatProblem } from "../config/problems.ts";
-import { RigError } from "./common.ts";
+import { pc } from "./colors.ts";
+import { RigError } from "./errors.ts";
 
 const lazy =
   <T>(load: () => Promise<{ default: T }>) =>

@@ -1,5 +1,5 @@
-import pc from "picocolors";
 import { formatDuration } from "../config/duration.ts";
+import { pc } from "./colors.ts";
 
 /**
  * Progress on stderr for long waits: one line rewritten in place on a terminal, and on a pipe a line

@@ -1,9 +1,9 @@
 import { defineCommand } from "citty";
-import Table from "cli-table3";
-import pc from "picocolors";
 import { formatDuration } from "../config/duration.ts";
+import { pc } from "./colors.ts";
 import { homeArg, jsonArg, loadOrExit, printJson } from "./common.ts";
 import { daemonStatus } from "./daemon-client.ts";
+import { table } from "./table.ts";
 
 const STATE_COLOUR = {
   ready: pc.green,
@@ -21,7 +21,7 @@ export default defineCommand({
     all: { type: "boolean", description: "include stopped servers", default: false },
   },
   async run({ args }) {
-    const config = loadOrExit(args.home);
+    const config = await loadOrExit(args.home);
     const status = await daemonStatus(config);
     const servers = (status?.servers ?? []).filter((server) => args.all || server.state !== "stopped");
     if (args.json) {
@@ -47,23 +47,19 @@ export default defineCommand({
         "the gateway is not running: nothing is served (`rig serve <server>` starts one)\n",
       );
     if (servers.length === 0) return void process.stdout.write("no server is running\n");
-    const table = new Table({
-      head: ["server", "state", "pid", "port", "uptime", "ttl left", "requests", "runtime"],
-      style: { head: [] },
-    });
-    for (const server of servers) {
-      table.push([
-        pc.bold(server.name),
-        STATE_COLOUR[server.state](server.state) + (server.stale ? pc.yellow(" (stale)") : ""),
-        server.pid ?? "",
-        server.port ?? "",
-        server.uptime_s === null ? "" : formatDuration(server.uptime_s * 1000),
-        server.ttl_left_s === null ? "" : formatDuration(server.ttl_left_s * 1000),
-        `${server.requests}${server.in_flight ? ` (${server.in_flight} now)` : ""}`,
-        server.runtime,
-      ]);
-    }
-    process.stdout.write(`${table.toString()}\n`);
+    const rows = servers.map((server) => [
+      pc.bold(server.name),
+      STATE_COLOUR[server.state](server.state) + (server.stale ? pc.yellow(" (stale)") : ""),
+      server.pid,
+      server.port,
+      server.uptime_s === null ? "" : formatDuration(server.uptime_s * 1000),
+      server.ttl_left_s === null ? "" : formatDuration(server.ttl_left_s * 1000),
+      `${server.requests}${server.in_flight ? ` (${server.in_flight} now)` : ""}`,
+      server.runtime,
+    ]);
+    process.stdout.write(
+      `${table(["server", "state", "pid", "port", "uptime", "ttl left", "requests", "runtime"], rows)}\n`,
+    );
     for (const server of servers.filter((candidate) => candidate.error))
       process.stdout.write(`${pc.red(server.name)}: ${server.error}\n`);
   },

@@ -13,7 +13,7 @@ export default defineCommand({
     ...jsonArg,
   },
   async run({ args }) {
-    const config = loadOrExit(args.home);
+    const config = await loadOrExit(args.home);
     const server = findServer(config, args.server);
     if (!server) {
       throw new RigError(

@@ -17,7 +17,7 @@ export default defineCommand({
   },
   async run({ args }) {
     if (!args.server && !args.all) throw new UsageError("name a server, or pass --all");
-    const config = loadOrExit(args.home);
+    const config = await loadOrExit(args.home);
     const server = args.server ? findServer(config, args.server) : undefined;
     if (args.server && !server) {
       throw new RigError(

@@ -18,7 +18,7 @@ export interface Problem {
 export function formatWhere(where: SourcePosition, cwd = process.cwd()): string {
   const rel = relative(cwd, where.file);
   const shown = rel && !rel.startsWith("..") && rel.length < where.file.length ? rel : where.file;
-  return `${shown}:${where.line}:${where.col}`;
+  return where.line ? `${shown}:${where.line}:${where.col}` : shown;
 }
 
 export function formatProblem(problem: Problem): string {

@@ -40,9 +40,9 @@ function watchConfig(
   const folders = new Set([...watched].map((file) => dirname(file)));
   let timer: NodeJS.Timeout | undefined;
   let lastText = "";
-  const reload = () => {
+  const reload = async () => {
     try {
-      const next = loadConfig({ home: config.home.root });
+      const next = await loadConfig({ home: config.home.root, positions: true });
       if (next.hash === lastText) return;
       lastText = next.hash;
       apply(next);
@@ -62,7 +62,7 @@ function watchConfig(
       )
         return;
       clearTimeout(timer);
-      timer = setTimeout(reload, 200);
+      timer = setTimeout(() => void reload(), 200);
     }),
   );
   return {
@@ -95,7 +95,7 @@ export function daemonStateFile(state: string): string {
 
 /** The long-lived process: owns the supervisor and the ledger, serves the gateway port. Resolves when it has stopped. */
 export async function runDaemon(options: DaemonOptions): Promise<void> {
-  const config = loadConfig({ home: options.home });
+  const config = await loadConfig({ home: options.home, positions: true });
   const { home } = config;
   mkdirSync(home.logs, { recursive: true });
   mkdirSync(home.state, { recursive: true });

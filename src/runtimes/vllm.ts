@@ -20,6 +20,7 @@ export const vllm: RuntimeAdapter = {
       argv: [
         executable,
         ...prefix,
+        "serve",
         input.model ?? "",
         "--host",
         input.host,

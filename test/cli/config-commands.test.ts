@@ -33,7 +33,7 @@ describe("rig init", () => {
     assert.ok(existsSync(join(root, "rig.schema.json")));
     assert.equal(readFileSync(join(root, ".gitignore"), "utf8").includes("state/"), true);
     for (const dir of ["docs", "logs", "state", "models"]) assert.ok(existsSync(join(root, dir)), dir);
-    assert.doesNotThrow(() => loadConfig({ home: root }), "the starter loads as written");
+    await assert.doesNotReject(loadConfig({ home: root }), "the starter loads as written");
 
     writeFileSync(created.config, "# mine\n");
     const again = await rig(["init", "--home", root]);
@@ -63,7 +63,7 @@ describe("rig init", () => {
     assert.ok(created.runtimes.includes("llama.cpp"));
     assert.deepEqual(created.harnesses, ["claude-code", "codex"]);
     assert.equal(created.server, "qwen3-8b-q4_k_m");
-    const config = loadConfig({ home: root });
+    const config = await loadConfig({ home: root });
     assert.equal(config.servers["qwen3-8b-q4_k_m"]?.modelPath, join(root, "models", "Qwen3-8B-Q4_K_M.gguf"));
     assert.deepEqual(Object.keys(config.agents), ["claude-qwen3-8b-q4_k_m", "codex-qwen3-8b-q4_k_m"]);
   });
@@ -179,7 +179,7 @@ describe("rig ls and rig explain", () => {
 
   test("explain prints every hop of an agent, with the argv the launcher will use", async () => {
     const home = await stack(yaml);
-    const config = loadConfig({ home: home.root });
+    const config = await loadConfig({ home: home.root });
     const expected = launchPlan(config, config.servers.qwen!).process!.argv;
     const facts = await rigJson<{
       shim: { path: string };

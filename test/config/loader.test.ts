@@ -15,9 +15,9 @@ function home(files: Record<string, string>): string {
   return root;
 }
 
-function problemsOf(root: string, env: NodeJS.ProcessEnv = {}): Problem[] {
+async function problemsOf(root: string, env: NodeJS.ProcessEnv = {}): Promise<Problem[]> {
   try {
-    loadConfig({ home: root, env: { ...env, HOME: homedir() } });
+    await loadConfig({ home: root, env: { ...env, HOME: homedir() } });
   } catch (error) {
     assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${error}`);
     return error.problems;
@@ -29,7 +29,7 @@ const at = (problem: Problem) =>
   `${problem.where?.file.split("/").pop()}:${problem.where?.line}:${problem.where?.col}`;
 
 describe("rig.yaml loader", () => {
-  test("the design document's example loads, with defaults, paths and env resolved", () => {
+  test("the design document's example loads, with defaults, paths and env resolved", async () => {
     const root = home({
       "rig.yaml": `gateway: { host: 127.0.0.1, port: 7878, api_key: "\${env:RIG_TEST_KEY}" }
 paths:
@@ -64,7 +64,7 @@ agents:
   codex-qwen:     { harness: codex, server: qwen27b, args: [], env: {}, request: {} }
 `,
     });
-    const config = loadConfig({ home: root, env: { RIG_TEST_KEY: "sekret", HOME: homedir() } });
+    const config = await loadConfig({ home: root, env: { RIG_TEST_KEY: "sekret", HOME: homedir() } });
     assert.equal(config.gateway.apiKey, "sekret");
     assert.equal(config.gateway.bodyLimitBytes, 50_000_000);
     assert.deepEqual(config.paths.models, [join(root, "models"), join(homedir(), ".lmstudio/models")]);
@@ -87,9 +87,9 @@ agents:
     });
   });
 
-  test("an unknown key names file:line:column and the nearest valid key", () => {
+  test("an unknown key names file:line:column and the nearest valid key", async () => {
     const root = home({ "rig.yaml": "servers:\n  a:\n    runtme: llama.cpp\n    model: x.gguf\n" });
-    const problems = problemsOf(root);
+    const problems = await problemsOf(root);
     const typo = problems.find((problem) => problem.code === "unknown-key")!;
     assert.equal(at(typo), "rig.yaml:3:5");
     assert.equal(typo.path, "servers.a.runtme");
@@ -101,12 +101,12 @@ agents:
     );
   });
 
-  test("every problem is reported at once, each at its own place", () => {
+  test("every problem is reported at once, each at its own place", async () => {
     const root = home({
       "rig.yaml":
         "gateway:\n  prot: 1\nservers:\n  a:\n    runtime: llamacpp\n    model: x.gguf\n    ttl: soon\n",
     });
-    const problems = problemsOf(root);
+    const problems = await problemsOf(root);
     const byPath = new Map(problems.map((problem) => [problem.path, problem]));
     assert.equal(at(byPath.get("gateway.prot")!), "rig.yaml:2:3");
     assert.match(byPath.get("gateway.prot")!.message, /did you mean `port`/);
@@ -118,51 +118,51 @@ agents:
     assert.equal(at(byPath.get("servers.a.ttl")!), "rig.yaml:7:10");
   });
 
-  test("a runtime's required key is asked for by name", () => {
-    const problems = problemsOf(home({ "rig.yaml": "servers:\n  r:\n    runtime: remote\n" }));
+  test("a runtime's required key is asked for by name", async () => {
+    const problems = await problemsOf(home({ "rig.yaml": "servers:\n  r:\n    runtime: remote\n" }));
     assert.equal(problems[0]!.path, "servers.r.url");
     assert.match(problems[0]!.message, /a remote server needs `url:`/);
     assert.equal(at(problems[0]!), "rig.yaml:3:5");
   });
 
-  test("${env:NAME} fails where it is written when unset, and takes a default", () => {
+  test("${env:NAME} fails where it is written when unset, and takes a default", async () => {
     const text = 'gateway:\n  api_key: "${env:RIG_NOT_SET}"\n';
-    const problems = problemsOf(home({ "rig.yaml": text }));
+    const problems = await problemsOf(home({ "rig.yaml": text }));
     assert.equal(problems[0]!.code, "env-unset");
     assert.equal(at(problems[0]!), "rig.yaml:2:12");
     assert.match(problems[0]!.message, /RIG_NOT_SET is not set/);
     const root = home({ "rig.yaml": 'gateway:\n  api_key: "${env:RIG_NOT_SET:-fallback}"\n' });
-    assert.equal(loadConfig({ home: root, env: {} }).gateway.apiKey, "fallback");
+    assert.equal((await loadConfig({ home: root, env: {} })).gateway.apiKey, "fallback");
   });
 
-  test("include merges more files; a name defined twice is reported at both places", () => {
+  test("include merges more files; a name defined twice is reported at both places", async () => {
     const root = home({
       "rig.yaml": "include: [conf.d/*.yaml]\nservers:\n  a: { runtime: llama.cpp, model: a.gguf }\n",
       "conf.d/more.yaml":
         "servers:\n  b: { runtime: llama.cpp, model: b.gguf }\nagents:\n  claude-b: { harness: claude-code, server: b }\n",
     });
-    const config = loadConfig({ home: root, env: {} });
+    const config = await loadConfig({ home: root, env: {} });
     assert.deepEqual(Object.keys(config.servers).sort(), ["a", "b"]);
     assert.equal(config.where(["servers", "b"]).file, join(root, "conf.d/more.yaml"));
     writeFileSync(join(root, "conf.d/twice.yaml"), "# again\nservers:\n  a: { runtime: mlx, model: a }\n");
-    const problems = problemsOf(root);
+    const problems = await problemsOf(root);
     const duplicate = problems.find((problem) => problem.code === "duplicate-name")!;
     assert.equal(at(duplicate), "twice.yaml:3:3");
     assert.ok(duplicate.message.includes(`${join(root, "rig.yaml")}:3:3`), duplicate.message);
   });
 
-  test("an agent naming an unknown server gets the nearest name", () => {
+  test("an agent naming an unknown server gets the nearest name", async () => {
     const root = home({
       "rig.yaml":
         "servers:\n  qwen27b: { runtime: llama.cpp, model: a.gguf }\nagents:\n  c: { harness: claude-code, server: qwen72b }\n",
     });
-    const [problem] = problemsOf(root);
+    const [problem] = await problemsOf(root);
     assert.equal(problem!.code, "unknown-server");
     assert.equal(at(problem!), "rig.yaml:4:38");
     assert.match(problem!.message, /did you mean `qwen27b`/);
   });
 
-  test("aliases must be unique; fixed ports clash unless the servers share a group", () => {
+  test("aliases must be unique; fixed ports clash unless the servers share a group", async () => {
     const root = home({
       "rig.yaml": [
         "servers:",
@@ -173,21 +173,21 @@ agents:
         "",
       ].join("\n"),
     });
-    const problems = problemsOf(root);
+    const problems = await problemsOf(root);
     assert.deepEqual(problems.map((problem) => problem.code).sort(), ["duplicate-alias", "port-clash"]);
     const clash = problems.find((problem) => problem.code === "port-clash")!;
     assert.equal(clash.path, "servers.b.port");
     assert.match(clash.message, /also used by servers\.a/);
   });
 
-  test("a YAML syntax error has its position", () => {
-    const [problem] = problemsOf(home({ "rig.yaml": "servers:\n  a: { runtime: llama.cpp\n" }));
+  test("a YAML syntax error has its position", async () => {
+    const [problem] = await problemsOf(home({ "rig.yaml": "servers:\n  a: { runtime: llama.cpp\n" }));
     assert.equal(problem!.code, "yaml-syntax");
     assert.equal(problem!.where?.line, 3);
   });
 
-  test("a missing rig.yaml says how to make one", () => {
-    const [problem] = problemsOf(mkdtempSync(join(tmpdir(), "rig-empty-")));
+  test("a missing rig.yaml says how to make one", async () => {
+    const [problem] = await problemsOf(mkdtempSync(join(tmpdir(), "rig-empty-")));
     assert.match(problem!.message, /rig init/);
   });
 });

@@ -49,7 +49,7 @@ describe("runtimes that cannot run here, through a stand-in with their command l
       const served = await rig(["serve", "big"], { home: home.root });
       assert.equal(served.code, 0, served.stderr);
       const [row] = await rigJson<PsRow[]>(["ps"], { home: home.root });
-      const config = loadConfig({ home: home.root });
+      const config = await loadConfig({ home: home.root });
       const expected = launchPlan(config, config.servers.big!, row!.port!).process!.argv;
       const record = join(home.root, "record.jsonl");
       const start = readRecord(record).find((entry) => entry.event === "start")!;

@@ -1,0 +1,46 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { missingBuildTools } from "../../src/install/llama-cpp.ts";
+import { rig, rigJson } from "../support/cli.ts";
+
+test("rig install llama.cpp reuses its cache: a no-op that prints the binary", async () => {
+  const started = Date.now();
+  const result = await rigJson<{ path: string; cached: boolean; backend: string }>(["install", "llama.cpp"]);
+  assert.equal(result.cached, true);
+  assert.equal(result.backend, "cpu");
+  assert.match(result.path, /llama\.cpp\/3\.21\.1\/cpu\/bin\/llama-server$/);
+  assert.ok(Date.now() - started < 10_000, "no rebuild");
+  const version = execFileSync(result.path, ["--version"], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  assert.ok(version.length >= 0);
+  const text = await rig(["install", "llama.cpp"]);
+  assert.equal(text.stdout.trim(), result.path);
+  assert.match(text.stderr, /already built/);
+});
+
+test("missing build tools are named with the package that provides them", async () => {
+  assert.deepEqual(
+    missingBuildTools({ PATH: "/nonexistent" }).map((tool) => tool.split(" ")[0]),
+    ["cmake", "a", "git", "tar", "npm"],
+  );
+  const cache = mkdtempSync(join(tmpdir(), "rig-cache-"));
+  const result = await rig(["install", "llama.cpp"], { env: { PATH: "/nonexistent", RIG_CACHE: cache } });
+  assert.equal(result.code, 1);
+  assert.match(
+    result.stderr,
+    /cannot build llama-server: install cmake \(Debian\/Ubuntu: apt-get install cmake/,
+  );
+});
+
+test("usage: one backend at a time, and only llama.cpp is built by rig", async () => {
+  assert.equal((await rig(["install", "llama.cpp", "--cuda", "--vulkan"])).code, 2);
+  const other = await rig(["install", "vllm"]);
+  assert.equal(other.code, 2);
+  assert.match(other.stderr, /installed with its own installer/);
+});
