@@ -224,47 +224,41 @@ export class ModelProxy {
     let payload = applyRules(applyRules(body, server.request), agent?.request);
     const stream = payload.stream === true;
     const supervisor = this.deps.supervisor;
-    supervisor.acquire(server.name);
     const abort = new AbortController();
     const onClose = () => {
       if (!res.writableFinished) abort.abort(new Error("client disconnected"));
     };
     res.on("close", onClose);
+    let startingTimer: NodeJS.Timeout | undefined;
+    if (stream && !supervisor.endpoint(server.name)) {
+      const tick = () => {
+        if (!res.headersSent) res.writeHead(200, { ...SSE_HEADERS, "x-rig-server": server!.name });
+        res.write(`: rig is starting ${server!.name}\n\n`);
+        startingTimer = setTimeout(tick, STARTING_COMMENT_MS);
+      };
+      startingTimer = setTimeout(tick, 1000);
+    }
+    let endpoint: { baseUrl: string; model: string };
     try {
-      let startingTimer: NodeJS.Timeout | undefined;
-      if (stream && !supervisor.endpoint(server.name)) {
-        const tick = () => {
-          if (!res.headersSent) res.writeHead(200, { ...SSE_HEADERS, "x-rig-server": server!.name });
-          res.write(`: rig is starting ${server!.name}\n\n`);
-          startingTimer = setTimeout(tick, STARTING_COMMENT_MS);
-        };
-        startingTimer = setTimeout(tick, 1000);
-      }
-      try {
-        await supervisor.ensureReady(server.name);
-      } catch (error) {
-        const tail =
-          error instanceof StartError && error.logTail.length
-            ? `\nlast log lines:\n${error.logTail.slice(-10).join("\n")}`
-            : "";
-        const message = `server ${server.name} failed to start: ${(error as Error).message}${tail}`;
-        if (res.headersSent) {
-          res.end(sseError(route.dialect === "embeddings" ? "chat" : route.dialect, message));
-          record(503, { server: server.name, stream, error: message });
-        } else refuse(503, message, server.name);
-        return;
-      } finally {
-        clearTimeout(startingTimer);
-      }
+      endpoint = await supervisor.lease(server.name);
+    } catch (error) {
+      res.off("close", onClose);
+      const tail =
+        error instanceof StartError && error.logTail.length
+          ? `\nlast log lines:\n${error.logTail.slice(-10).join("\n")}`
+          : "";
+      const message = `server ${server.name} failed to start: ${(error as Error).message}${tail}`;
+      if (res.headersSent) {
+        res.end(sseError(route.dialect === "embeddings" ? "chat" : route.dialect, message));
+        record(503, { server: server.name, stream, error: message });
+      } else refuse(503, message, server.name);
+      return;
+    } finally {
+      clearTimeout(startingTimer);
+    }
+    try {
       if (abort.signal.aborted)
         return record(499, { server: server.name, stream, error: "client disconnected" });
-      const endpoint = supervisor.endpoint(server.name);
-      if (!endpoint)
-        return refuse(
-          503,
-          `server ${server.name} stopped before the request could be sent; retry`,
-          server.name,
-        );
       payload = { ...payload, model: endpoint.model };
       await this.pipe(req, res, {
         server,

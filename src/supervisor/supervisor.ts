@@ -65,10 +65,14 @@ interface Slot {
   requests: number;
   lastActive: number;
   ttlTimer?: NodeJS.Timeout;
-  /** Every transition runs on this chain, so each decision sees the state the previous one left. */
-  queue: Promise<unknown>;
   stale: boolean;
   exited?: Promise<void>;
+  /** Requests waiting in lease() for this server to be ready. */
+  waiting: number;
+  /** In-flight places granted to the waiters when the server became ready, not yet taken up. */
+  reserved: number;
+  /** The queued start every new waiter joins. */
+  pendingStart?: Promise<void>;
   /** Why the current stop happens (rig stop, ttl, group swap…), recorded as the launch's outcome. */
   stopReason?: string;
 }
@@ -91,6 +95,7 @@ export interface SupervisorEvents {
  */
 export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly slots = new Map<string, Slot>();
+  private readonly queues = new Map<string, Promise<unknown>>();
   private readonly pidFile: string;
 
   constructor(
@@ -150,11 +155,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       slot = {
         server,
         state: "stopped",
+        waiting: 0,
+        reserved: 0,
         external: false,
         inFlight: 0,
         requests: 0,
         lastActive: Date.now(),
-        queue: Promise.resolve(),
         stale: false,
       };
       this.slots.set(name, slot);
@@ -162,9 +168,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return slot;
   }
 
+  /**
+   * Every transition runs on one chain per group (or per server outside groups), so each decision sees
+   * the state the previous one left, and a swap inside a group never waits on another chain.
+   */
   private enqueue<T>(slot: Slot, operation: () => Promise<T>): Promise<T> {
-    const result = slot.queue.then(operation, operation);
-    slot.queue = result.catch(() => {});
+    const key = slot.server.group ? `group\u0000${slot.server.group}` : `server\u0000${slot.server.name}`;
+    const result = (this.queues.get(key) ?? Promise.resolve()).then(operation, operation);
+    this.queues.set(
+      key,
+      result.catch(() => {}),
+    );
     return result;
   }
 
@@ -188,19 +202,49 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   ensureReady(name: string): Promise<void> {
     const slot = this.slot(name);
     if (slot.state === "ready" && !slot.stale) return Promise.resolve();
-    return this.enqueue(slot, async () => {
+    // Everyone waiting for this server joins the start already queued, so queued requests for one
+    // model are served together when it is ready instead of each swapping the group again.
+    if (slot.pendingStart) return slot.pendingStart;
+    const start = this.enqueue(slot, async () => {
       if (slot.state === "ready" && !slot.stale) return;
       if (slot.state === "ready" && slot.stale) await this.stopNow(name, slot, "profile changed");
       await this.startNow(name, slot);
+    }).finally(() => {
+      if (slot.pendingStart === start) slot.pendingStart = undefined;
     });
+    slot.pendingStart = start;
+    return start;
   }
 
-  /** Counts a request as in flight: ttl waits and group swaps drain before stopping. */
-  acquire(name: string): void {
-    const slot = this.slot(name);
-    slot.inFlight++;
-    slot.requests++;
-    clearTimeout(slot.ttlTimer);
+  /**
+   * Brings the server to ready and counts one request in flight, atomically: a stop (ttl, group swap,
+   * reload) never lands between "ready" and "counted". Requests still waiting for a start are not in
+   * flight, so a group swap never waits on them.
+   */
+  async lease(name: string): Promise<{ baseUrl: string; model: string }> {
+    for (;;) {
+      const slot = this.slot(name);
+      if (slot.state === "ready" && !slot.stale && slot.plan) {
+        slot.inFlight++;
+        slot.requests++;
+        clearTimeout(slot.ttlTimer);
+        return { baseUrl: slot.plan.baseUrl, model: slot.plan.upstreamModel };
+      }
+      slot.waiting++;
+      try {
+        await this.ensureReady(name);
+      } finally {
+        slot.waiting--;
+      }
+      if (slot.reserved > 0) {
+        slot.reserved--;
+        if (slot.state === "ready" && slot.plan) {
+          slot.requests++;
+          return { baseUrl: slot.plan.baseUrl, model: slot.plan.upstreamModel };
+        }
+        slot.inFlight--;
+      }
+    }
   }
 
   release(name: string): void {
@@ -300,14 +344,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           otherSlot.server.group === server.group &&
           (otherSlot.state === "ready" || otherSlot.state === "starting"),
       );
-      await Promise.all(
-        rivals.map(([other, otherSlot]) =>
-          this.enqueue(otherSlot, async () => {
-            await this.drain(otherSlot, otherSlot.server.responseTimeoutMs);
-            await this.stopNow(other, otherSlot, `group ${server.group}: ${name} starting`);
-          }),
-        ),
-      );
+      for (const [other, otherSlot] of rivals) {
+        await this.drain(otherSlot, otherSlot.server.responseTimeoutMs);
+        await this.stopNow(other, otherSlot, `group ${server.group}: ${name} starting`);
+      }
     }
 
     const host = server.host ?? "127.0.0.1";
@@ -374,6 +414,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         fail(`${server.runtime} did not load the model: ${(error as Error).message}`, slot.log?.tail() ?? []);
       }
     }
+    // The requests that waited for this start are counted in flight now, before the next queued
+    // transition (a group swap) can see the server idle and stop it under them.
+    slot.reserved += slot.waiting;
+    slot.inFlight += slot.waiting;
     this.setState(name, slot, "ready");
     if (slot.launchId !== undefined) this.ledger?.launchReady(slot.launchId, readyMs);
     slot.lastActive = Date.now();

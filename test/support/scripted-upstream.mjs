@@ -115,14 +115,15 @@ createServer(async (req, res) => {
     });
   }
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-  const send = (value) => res.write(`data: ${JSON.stringify(value)}\n\n`);
+  const send = (value) => new Promise((resolve) => res.write(`data: ${JSON.stringify(value)}\n\n`, resolve));
   const deltas = reply.deltas ?? [];
   for (let index = 0; index < deltas.length; index++) {
     if (reply.die_after !== undefined && index >= reply.die_after) {
+      await sleep(50);
       res.socket.destroy();
       process.exit(17);
     }
-    send({
+    await send({
       id,
       object: "chat.completion.chunk",
       created: 1,
