@@ -104,7 +104,8 @@ export async function startDaemon(config: Config): Promise<DaemonStatus> {
   const main = process.argv[1]!;
   mkdirSync(config.home.logs, { recursive: true });
   const out = openSync(join(config.home.logs, "gateway.log"), "a");
-  const child = spawn(process.execPath, [main, "gateway", "run", "--home", config.home.root], {
+  // A small young generation keeps the daemon's memory flat under many concurrent streams.
+  const child = spawn(process.execPath, ["--max-semi-space-size=4", main, "gateway", "run", "--home", config.home.root], {
     detached: true,
     stdio: ["ignore", out, out],
     env: { ...process.env, RIG_DAEMON: "1" },

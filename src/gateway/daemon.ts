@@ -100,15 +100,15 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   mkdirSync(home.logs, { recursive: true });
   mkdirSync(home.state, { recursive: true });
   const log = new LogSink(join(home.logs, "gateway.log"));
-  const logLine = (text: string) => {
-    const line = `${new Date().toISOString()} ${text}\n`;
-    log.write(line);
-    if (options.echo) process.stdout.write(line);
+  const writeLog = (lines: string) => {
+    log.write(lines);
+    if (options.echo) process.stdout.write(lines);
   };
+  const logLine = (text: string) => writeLog(`${new Date().toISOString()} ${text}\n`);
   const ledger = new Ledger(join(home.state, "rig.db"));
   let current = config;
   const supervisor = new Supervisor(config, ledger);
-  const recorder = new Recorder(logLine, ledger);
+  const recorder = new Recorder(writeLog, ledger);
   const proxy = new ModelProxy({ config: () => current, supervisor, recorder });
   for (const leftover of supervisor.reapLeftovers())
     logLine(`reaped a server left by a previous daemon: ${leftover}`);
@@ -207,6 +207,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       watcher?.close();
       await supervisor.stopAll("gateway stopped");
       await proxy.close();
+      recorder.flush();
       rmSync(stateFile, { force: true });
       ledger.close();
       logLine("gateway stopped");

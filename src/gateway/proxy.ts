@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
-import { Agent, errors as undiciErrors, request as upstreamRequest } from "undici";
+import { Agent, errors as undiciErrors } from "undici";
 import { type Agent as AgentProfile, type Config, findServer, type Server } from "../config/loader.ts";
 import { didYouMean } from "../config/problems.ts";
 import { runtimeFor } from "../runtimes/index.ts";
@@ -276,6 +276,98 @@ export class ModelProxy {
     }
   }
 
+  /** One upstream exchange relayed byte for byte; resolves with what the ledger records. */
+  private relay(
+    res: ServerResponse,
+    url: URL,
+    headers: Record<string, string>,
+    body: string,
+    server: Server,
+    abort: AbortController,
+  ): Promise<{ status: number; ttfbMs?: number; isSse: boolean; passthrough: boolean; text?: string; error?: Error }> {
+    const sent = performance.now();
+    return new Promise((resolve) => {
+      let status = 0;
+      let isSse = false;
+      let ttfbMs: number | undefined;
+      // False when the client already holds an SSE stream (keep-alive comments while the server
+      // started) and the upstream answered something else: that body becomes an SSE error event.
+      let passthrough = true;
+      const head: Buffer[] = [];
+      let headBytes = 0;
+      const tail: Buffer[] = [];
+      let tailBytes = 0;
+      const collected: Buffer[] = [];
+      let collectedBytes = 0;
+      const sampled = () =>
+        isSse
+          ? `${Buffer.concat(head).toString("utf8")}\n${Buffer.concat(tail).toString("utf8")}`
+          : Buffer.concat(collected).toString("utf8");
+      let settled = false;
+      const settle = (error?: Error) => {
+        if (settled) return;
+        settled = true;
+        abort.signal.removeEventListener("abort", onAbort);
+        resolve({ status, ttfbMs, isSse, passthrough, text: status ? sampled() : undefined, error });
+      };
+      let controller: import("undici").Dispatcher.DispatchController | undefined;
+      const onAbort = () => controller?.abort(new Error("client disconnected"));
+      abort.signal.addEventListener("abort", onAbort);
+      this.dispatcher.dispatch(
+        {
+          origin: url.origin,
+          path: url.pathname + url.search,
+          method: "POST",
+          headers,
+          body,
+          headersTimeout: server.responseTimeoutMs,
+          bodyTimeout: server.responseTimeoutMs,
+        },
+        {
+          onRequestStart(started) {
+            controller = started;
+            if (abort.signal.aborted) started.abort(new Error("client disconnected"));
+          },
+          onResponseStart(_controller, statusCode, responseHeaders) {
+            status = statusCode;
+            const contentType = String(responseHeaders["content-type"] ?? "application/json");
+            isSse = contentType.includes("text/event-stream");
+            passthrough = !res.headersSent || isSse;
+            if (!res.headersSent) {
+              res.writeHead(statusCode, { "content-type": contentType, "cache-control": "no-cache", "x-rig-server": server.name });
+            }
+          },
+          onResponseData(dataController, chunk) {
+            ttfbMs ??= performance.now() - sent;
+            if (isSse) {
+              if (headBytes < HEAD_BYTES) {
+                head.push(chunk);
+                headBytes += chunk.length;
+              } else {
+                tail.push(chunk);
+                tailBytes += chunk.length;
+                while (tail.length > 1 && tailBytes - tail[0]!.length >= TAIL_BYTES) tailBytes -= tail.shift()!.length;
+              }
+            } else if (collectedBytes < 4 * 1024 * 1024) {
+              collected.push(chunk);
+              collectedBytes += chunk.length;
+            }
+            if (passthrough && !res.write(chunk)) {
+              dataController.pause();
+              res.once("drain", () => dataController.resume());
+            }
+          },
+          onResponseEnd() {
+            settle();
+          },
+          onResponseError(_controller, error) {
+            settle(error);
+          },
+        },
+      );
+    });
+  }
+
   private async pipe(
     req: IncomingMessage,
     res: ServerResponse,
@@ -287,117 +379,48 @@ export class ModelProxy {
       baseUrl: string;
       abort: AbortController;
       dialect: ErrorDialect;
-      record: (
-        status: number,
-        extra: { server?: string; stream?: boolean; ttfbMs?: number; usage?: Usage; error?: string },
-      ) => void;
+      record: (status: number, extra: { server?: string; stream?: boolean; ttfbMs?: number; usage?: Usage; error?: string }) => void;
     },
   ): Promise<void> {
     const { server, route, stream, abort, record } = job;
-    const sent = performance.now();
     const body = JSON.stringify(job.payload);
     const headers: Record<string, string> = { "content-type": "application/json" };
     for (const name of FORWARDED_HEADERS) {
       const value = req.headers[name];
       if (typeof value === "string") headers[name] = value;
     }
-    let upstream: Awaited<ReturnType<typeof upstreamRequest>>;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        upstream = await upstreamRequest(job.baseUrl + job.route.path, {
-          method: "POST",
-          headers,
-          body,
-          signal: abort.signal,
-          dispatcher: this.dispatcher,
-          headersTimeout: server.responseTimeoutMs,
-          bodyTimeout: server.responseTimeoutMs,
-        });
-        break;
-      } catch (error) {
-        if (abort.signal.aborted)
-          return record(499, { server: server.name, stream, error: "client disconnected" });
-        if (attempt === 0 && isRetriable(error)) continue;
+    const url = new URL(job.baseUrl + route.path);
+    const sseDialect = route.dialect === "embeddings" ? "chat" : route.dialect;
+    let outcome = await this.relay(res, url, headers, body, server, abort);
+    if (outcome.error && outcome.status === 0 && !abort.signal.aborted && isRetriable(outcome.error)) {
+      outcome = await this.relay(res, url, headers, body, server, abort);
+    }
+    const { status, ttfbMs, isSse, error } = outcome;
+    if (abort.signal.aborted) return record(499, { server: server.name, stream, ttfbMs, error: "client disconnected" });
+    if (error) {
+      if (status === 0) {
         const timedOut = error instanceof undiciErrors.HeadersTimeoutError;
         const message = timedOut
           ? `server ${server.name} sent nothing for ${Math.round(server.responseTimeoutMs / 1000)}s (raise servers.${server.name}.timeout.response for long prefills)`
-          : `server ${server.name} could not be reached: ${(error as Error).message}`;
-        if (res.headersSent)
-          res.end(sseError(route.dialect === "embeddings" ? "chat" : route.dialect, message));
+          : `server ${server.name} could not be reached: ${error.message}`;
+        if (res.headersSent) res.end(sseError(sseDialect, message));
         else sendError(res, job.dialect, timedOut ? 504 : 502, message);
         return record(timedOut ? 504 : 502, { server: server.name, stream, error: message });
       }
-    }
-    const status = upstream.statusCode;
-    const contentType = String(upstream.headers["content-type"] ?? "application/json");
-    const isSse = contentType.includes("text/event-stream");
-    if (!res.headersSent) {
-      res.writeHead(status, {
-        "content-type": contentType,
-        "cache-control": "no-cache",
-        "x-rig-server": server.name,
-      });
-    } else if (!isSse) {
-      const text = await upstream.body.text().catch(() => "");
-      const message = `server ${server.name} answered ${status}: ${text.slice(0, 2000)}`;
-      res.end(sseError(route.dialect === "embeddings" ? "chat" : route.dialect, message));
-      return record(status, { server: server.name, stream, error: message });
-    }
-
-    let ttfbMs: number | undefined;
-    let head = "";
-    let tail = "";
-    const collected: Buffer[] = [];
-    let collectedBytes = 0;
-    try {
-      for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
-        if (ttfbMs === undefined) ttfbMs = performance.now() - sent;
-        if (isSse) {
-          if (head.length < HEAD_BYTES) head += chunk.toString("utf8", 0, Math.min(chunk.length, HEAD_BYTES));
-          tail = (tail + chunk.toString("utf8")).slice(-TAIL_BYTES);
-        } else if (collectedBytes < 4 * 1024 * 1024) {
-          collected.push(chunk);
-          collectedBytes += chunk.length;
-        }
-        if (!res.write(chunk)) {
-          await new Promise<void>((resolve) => {
-            const done = () => {
-              res.off("drain", done);
-              res.off("close", done);
-              resolve();
-            };
-            res.on("drain", done);
-            res.on("close", done);
-          });
-        }
-        if (abort.signal.aborted) break;
-      }
-    } catch (error) {
-      if (abort.signal.aborted)
-        return record(499, { server: server.name, stream, ttfbMs, error: "client disconnected" });
-      const message = `server ${server.name} stopped mid-response: ${(error as Error).message}`;
-      if (isSse) res.end(sseError(route.dialect === "embeddings" ? "chat" : route.dialect, message));
+      const message = `server ${server.name} stopped mid-response: ${error.message}`;
+      if (isSse) res.end(sseError(sseDialect, message));
       else res.destroy();
       return record(502, { server: server.name, stream, ttfbMs, error: message });
     }
-    if (abort.signal.aborted) {
-      upstream.body.destroy();
-      return record(499, { server: server.name, stream, ttfbMs, error: "client disconnected" });
+    if (!outcome.passthrough) {
+      res.end(sseError(sseDialect, `server ${server.name} answered ${status}: ${(outcome.text ?? "").slice(0, 2000)}`));
+      return record(status, { server: server.name, stream, error: `upstream status ${status}` });
     }
     res.end();
     let usage: Usage | undefined;
-    if (isSse) usage = usageFromSse(`${head}\n${tail}`);
-    else {
-      try {
-        usage = usageOf(JSON.parse(Buffer.concat(collected).toString("utf8")));
-      } catch {}
-    }
-    record(status, {
-      server: server.name,
-      stream,
-      ttfbMs,
-      usage,
-      error: status >= 400 ? `upstream status ${status}` : undefined,
-    });
+    try {
+      usage = isSse ? usageFromSse(outcome.text ?? "") : usageOf(JSON.parse(outcome.text ?? ""));
+    } catch {}
+    record(status, { server: server.name, stream, ttfbMs, usage, error: status >= 400 ? `upstream status ${status}` : undefined });
   }
 }

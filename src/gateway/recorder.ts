@@ -29,11 +29,28 @@ interface ServerMetrics {
 /** Everything said about one finished request: the gateway log line, the ledger row, the metrics. */
 export class Recorder {
   private readonly metrics = new Map<string, ServerMetrics>();
+  private pending: RequestRecord[] = [];
+  private pendingLines: string[] = [];
+  private flushTimer?: NodeJS.Timeout;
 
+  /** `writeLog` takes whole lines; log lines and ledger rows are written in batches, off the request path. */
   constructor(
-    private readonly logLine: (text: string) => void,
+    private readonly writeLog: (lines: string) => void,
     private readonly ledger?: Ledger,
   ) {}
+
+  flush(): void {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    if (this.pendingLines.length) this.writeLog(this.pendingLines.join(""));
+    if (this.pending.length) this.ledger?.recordRequests(this.pending);
+    this.pending = [];
+    this.pendingLines = [];
+  }
+
+  private logLine(text: string): void {
+    this.pendingLines.push(`${new Date().toISOString()} ${text}\n`);
+  }
 
   record(entry: RequestRecord): void {
     const tokens = entry.usage ? ` in=${entry.usage.prompt} out=${entry.usage.completion}` : "";
@@ -46,7 +63,8 @@ export class Recorder {
         `${entry.ttfbMs === undefined ? "" : ` ttfb=${entry.ttfbMs.toFixed(1)}ms`} dur=${entry.durationMs.toFixed(1)}ms${tokens}${rate}` +
         `${entry.error ? ` error=${JSON.stringify(entry.error)}` : ""}`,
     );
-    this.ledger?.recordRequest(entry);
+    this.pending.push(entry);
+    this.flushTimer ??= setTimeout(() => this.flush(), 100).unref();
     if (!entry.server) return;
     let metrics = this.metrics.get(entry.server);
     if (!metrics) {
