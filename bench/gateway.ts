@@ -23,7 +23,10 @@ let stopGateway = () => {};
 async function waitHealthy(url: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const ok = await fetch(url).then((response) => response.ok, () => false);
+    const ok = await fetch(url).then(
+      (response) => response.ok,
+      () => false,
+    );
     if (ok) return;
     await sleep(100);
   }
@@ -38,34 +41,55 @@ interface Sample {
 /** One streamed chat completion on a fresh connection: time to the first content token, tokens counted. */
 function stream(url: string, model: string): Promise<Sample> {
   return new Promise((resolve, reject) => {
-    const body = JSON.stringify({ model, stream: true, max_tokens: TOKENS, messages: [{ role: "user", content: "Say something." }] });
+    const body = JSON.stringify({
+      model,
+      stream: true,
+      max_tokens: TOKENS,
+      messages: [{ role: "user", content: "Say something." }],
+    });
     const started = performance.now();
     let ttfb: number | undefined;
     let tokens = 0;
     let buffered = "";
-    const req = request(url, { method: "POST", agent: false, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (res) => {
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => {
-        buffered += chunk;
-        const lines = buffered.split("\n");
-        buffered = lines.pop() ?? "";
-        for (const line of lines) {
-          if (!line.startsWith("data: {")) continue;
-          if (line.includes('"content":"')) {
-            ttfb ??= performance.now() - started;
-            tokens++;
+    const req = request(
+      url,
+      {
+        method: "POST",
+        agent: false,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+      },
+      (res) => {
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          buffered += chunk;
+          const lines = buffered.split("\n");
+          buffered = lines.pop() ?? "";
+          for (const line of lines) {
+            if (!line.startsWith("data: {")) continue;
+            if (line.includes('"content":"')) {
+              ttfb ??= performance.now() - started;
+              tokens++;
+            }
           }
-        }
-      });
-      res.on("end", () => (res.statusCode === 200 ? resolve({ ttfbMs: ttfb ?? Number.NaN, tokens }) : reject(new Error(`status ${res.statusCode}`))));
-      res.on("error", reject);
-    });
+        });
+        res.on("end", () =>
+          res.statusCode === 200
+            ? resolve({ ttfbMs: ttfb ?? Number.NaN, tokens })
+            : reject(new Error(`status ${res.statusCode}`)),
+        );
+        res.on("error", reject);
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
 }
 
-async function load(url: string, model: string, concurrency: number): Promise<{ tokensPerSecond: number; ttfb: number[] }> {
+async function load(
+  url: string,
+  model: string,
+  concurrency: number,
+): Promise<{ tokensPerSecond: number; ttfb: number[] }> {
   const started = performance.now();
   const samples: Sample[] = [];
   await Promise.all(
@@ -74,7 +98,10 @@ async function load(url: string, model: string, concurrency: number): Promise<{ 
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  return { tokensPerSecond: samples.reduce((sum, sample) => sum + sample.tokens, 0) / seconds, ttfb: samples.map((sample) => sample.ttfbMs) };
+  return {
+    tokensPerSecond: samples.reduce((sum, sample) => sum + sample.tokens, 0) / seconds,
+    ttfb: samples.map((sample) => sample.ttfbMs),
+  };
 }
 
 const percentile = (values: number[], p: number) => {
@@ -93,20 +120,38 @@ async function main() {
   const llamaArgs = ["-c", String(32 * 256), "--parallel", "32", "--threads", "1", "-n", String(TOKENS)];
 
   const directPort = await freePort();
-  children.push(spawn(llamaServer(), ["-m", model, "--host", "127.0.0.1", "--port", String(directPort), ...llamaArgs], { stdio: "ignore" }));
+  children.push(
+    spawn(llamaServer(), ["-m", model, "--host", "127.0.0.1", "--port", String(directPort), ...llamaArgs], {
+      stdio: "ignore",
+    }),
+  );
   await waitHealthy(`http://127.0.0.1:${directPort}/health`);
 
   const fastPort = await freePort();
   const script = join(work, "fast.json");
-  writeFileSync(script, JSON.stringify([{ deltas: Array.from({ length: TOKENS }, (_, i) => ({ content: ` w${i}` })) }]));
-  children.push(spawn(process.execPath, [SCRIPTED_UPSTREAM, "--port", String(fastPort)], { stdio: "ignore", env: { ...process.env, SCRIPT: script } }));
+  writeFileSync(
+    script,
+    JSON.stringify([{ deltas: Array.from({ length: TOKENS }, (_, i) => ({ content: ` w${i}` })) }]),
+  );
+  children.push(
+    spawn(process.execPath, [SCRIPTED_UPSTREAM, "--port", String(fastPort)], {
+      stdio: "ignore",
+      env: { ...process.env, SCRIPT: script },
+    }),
+  );
   await waitHealthy(`http://127.0.0.1:${fastPort}/health`);
 
   const routerDir = join(work, "models");
   mkdirSync(routerDir);
   writeFileSync(join(routerDir, "tiny.gguf"), readFileSync(model));
   const routerPort = await freePort();
-  children.push(spawn(llamaServer(), ["--models-dir", routerDir, "--host", "127.0.0.1", "--port", String(routerPort), ...llamaArgs], { stdio: "ignore" }));
+  children.push(
+    spawn(
+      llamaServer(),
+      ["--models-dir", routerDir, "--host", "127.0.0.1", "--port", String(routerPort), ...llamaArgs],
+      { stdio: "ignore" },
+    ),
+  );
   await waitHealthy(`http://127.0.0.1:${routerPort}/health`);
 
   const home = join(work, "home");
@@ -116,7 +161,9 @@ async function main() {
     join(home, "rig.yaml"),
     `gateway: { port: ${gatewayPort} }\nservers:\n  tiny: { runtime: remote, url: "http://127.0.0.1:${directPort}/v1" }\n  fast: { runtime: remote, url: "http://127.0.0.1:${fastPort}/v1" }\n`,
   );
-  const started = spawnSync(process.execPath, [MAIN, "gateway", "start", "--json", "--home", home], { encoding: "utf8" });
+  const started = spawnSync(process.execPath, [MAIN, "gateway", "start", "--json", "--home", home], {
+    encoding: "utf8",
+  });
   const gatewayPid = (JSON.parse(started.stdout) as { pid: number }).pid;
   stopGateway = () => spawnSync(process.execPath, [MAIN, "gateway", "stop", "--home", home]);
   const rig = `http://127.0.0.1:${gatewayPort}/v1/chat/completions`;
@@ -126,23 +173,40 @@ async function main() {
   await stream(rig, "tiny");
   await stream(rig, "fast");
   const routerUrl = `http://127.0.0.1:${routerPort}/v1/chat/completions`;
-  const routerWorks = await stream(routerUrl, "tiny").then(() => true, () => false);
+  const routerWorks = await stream(routerUrl, "tiny").then(
+    () => true,
+    () => false,
+  );
 
   const rows: string[] = [];
   let peakRss = 0;
   for (const concurrency of CONCURRENCY) {
-    const runs: Record<string, Array<{ tokensPerSecond: number; ttfb: number[] }>> = { direct: [], rig: [], router: [], fastDirect: [], fastRig: [] };
+    const runs: Record<string, Array<{ tokensPerSecond: number; ttfb: number[] }>> = {
+      direct: [],
+      rig: [],
+      router: [],
+      fastDirect: [],
+      fastRig: [],
+    };
     for (let round = 0; round < 2; round++) {
-      runs.direct!.push(await load(`http://127.0.0.1:${directPort}/v1/chat/completions`, "tiny", concurrency));
+      runs.direct!.push(
+        await load(`http://127.0.0.1:${directPort}/v1/chat/completions`, "tiny", concurrency),
+      );
       const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMb(gatewayPid))), 50);
       runs.rig!.push(await load(rig, "tiny", concurrency));
       runs.fastRig!.push(await load(rig, "fast", concurrency));
       clearInterval(sampler);
-      runs.fastDirect!.push(await load(`http://127.0.0.1:${fastPort}/v1/chat/completions`, "fast", concurrency));
+      runs.fastDirect!.push(
+        await load(`http://127.0.0.1:${fastPort}/v1/chat/completions`, "fast", concurrency),
+      );
       if (routerWorks) runs.router!.push(await load(routerUrl, "tiny", concurrency));
     }
     const tps = (name: string) => Math.max(...runs[name]!.map((run) => run.tokensPerSecond));
-    const ttfb = (name: string, p: number) => percentile(runs[name]!.flatMap((run) => run.ttfb), p);
+    const ttfb = (name: string, p: number) =>
+      percentile(
+        runs[name]!.flatMap((run) => run.ttfb),
+        p,
+      );
     rows.push(
       `| ${concurrency} | ${tps("direct").toFixed(0)} | ${tps("rig").toFixed(0)} | **${(tps("rig") / tps("direct")).toFixed(3)}** | ` +
         `${routerWorks ? `${tps("router").toFixed(0)} (${(tps("router") / tps("direct")).toFixed(3)})` : "n/a"} | ` +
@@ -151,12 +215,18 @@ async function main() {
     );
   }
   console.log(`# Gateway overhead\n`);
-  console.log(`Streamed chat completions of ${TOKENS} tokens, ${REQUESTS_PER_CLIENT} per client, best of 2 rounds; fresh connection per request.\n`);
-  console.log("| concurrency | direct tok/s | rig tok/s | rig / direct | llama router tok/s (/ direct) | added TTFB p50 / p99 ms | fast upstream: rig / direct | fast: added TTFB p50 / p99 ms |");
+  console.log(
+    `Streamed chat completions of ${TOKENS} tokens, ${REQUESTS_PER_CLIENT} per client, best of 2 rounds; fresh connection per request.\n`,
+  );
+  console.log(
+    "| concurrency | direct tok/s | rig tok/s | rig / direct | llama router tok/s (/ direct) | added TTFB p50 / p99 ms | fast upstream: rig / direct | fast: added TTFB p50 / p99 ms |",
+  );
   console.log("|---|---|---|---|---|---|---|---|");
   for (const row of rows) console.log(row);
   console.log(`\nGateway peak RSS during the runs (up to 32 streams): **${peakRss.toFixed(1)} MB**.`);
-  console.log(`\n${new Date().toISOString().slice(0, 10)}, node ${process.version}, 2 cores; tiny model (random weights) on llama-server from node-llama-cpp 3.21.1.`);
+  console.log(
+    `\n${new Date().toISOString().slice(0, 10)}, node ${process.version}, 2 cores; tiny model (random weights) on llama-server from node-llama-cpp 3.21.1.`,
+  );
 }
 
 main()

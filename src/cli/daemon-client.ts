@@ -105,11 +105,15 @@ export async function startDaemon(config: Config): Promise<DaemonStatus> {
   mkdirSync(config.home.logs, { recursive: true });
   const out = openSync(join(config.home.logs, "gateway.log"), "a");
   // A small young generation keeps the daemon's memory flat under many concurrent streams.
-  const child = spawn(process.execPath, ["--max-semi-space-size=4", main, "gateway", "run", "--home", config.home.root], {
-    detached: true,
-    stdio: ["ignore", out, out],
-    env: { ...process.env, RIG_DAEMON: "1" },
-  });
+  const child = spawn(
+    process.execPath,
+    ["--max-semi-space-size=4", main, "gateway", "run", "--home", config.home.root],
+    {
+      detached: true,
+      stdio: ["ignore", out, out],
+      env: { ...process.env, RIG_DAEMON: "1" },
+    },
+  );
   child.unref();
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {

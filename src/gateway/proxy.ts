@@ -284,7 +284,14 @@ export class ModelProxy {
     body: string,
     server: Server,
     abort: AbortController,
-  ): Promise<{ status: number; ttfbMs?: number; isSse: boolean; passthrough: boolean; text?: string; error?: Error }> {
+  ): Promise<{
+    status: number;
+    ttfbMs?: number;
+    isSse: boolean;
+    passthrough: boolean;
+    text?: string;
+    error?: Error;
+  }> {
     const sent = performance.now();
     return new Promise((resolve) => {
       let status = 0;
@@ -334,7 +341,11 @@ export class ModelProxy {
             isSse = contentType.includes("text/event-stream");
             passthrough = !res.headersSent || isSse;
             if (!res.headersSent) {
-              res.writeHead(statusCode, { "content-type": contentType, "cache-control": "no-cache", "x-rig-server": server.name });
+              res.writeHead(statusCode, {
+                "content-type": contentType,
+                "cache-control": "no-cache",
+                "x-rig-server": server.name,
+              });
             }
           },
           onResponseData(dataController, chunk) {
@@ -346,7 +357,8 @@ export class ModelProxy {
               } else {
                 tail.push(chunk);
                 tailBytes += chunk.length;
-                while (tail.length > 1 && tailBytes - tail[0]!.length >= TAIL_BYTES) tailBytes -= tail.shift()!.length;
+                while (tail.length > 1 && tailBytes - tail[0]!.length >= TAIL_BYTES)
+                  tailBytes -= tail.shift()!.length;
               }
             } else if (collectedBytes < 4 * 1024 * 1024) {
               collected.push(chunk);
@@ -379,7 +391,10 @@ export class ModelProxy {
       baseUrl: string;
       abort: AbortController;
       dialect: ErrorDialect;
-      record: (status: number, extra: { server?: string; stream?: boolean; ttfbMs?: number; usage?: Usage; error?: string }) => void;
+      record: (
+        status: number,
+        extra: { server?: string; stream?: boolean; ttfbMs?: number; usage?: Usage; error?: string },
+      ) => void;
     },
   ): Promise<void> {
     const { server, route, stream, abort, record } = job;
@@ -396,7 +411,8 @@ export class ModelProxy {
       outcome = await this.relay(res, url, headers, body, server, abort);
     }
     const { status, ttfbMs, isSse, error } = outcome;
-    if (abort.signal.aborted) return record(499, { server: server.name, stream, ttfbMs, error: "client disconnected" });
+    if (abort.signal.aborted)
+      return record(499, { server: server.name, stream, ttfbMs, error: "client disconnected" });
     if (error) {
       if (status === 0) {
         const timedOut = error instanceof undiciErrors.HeadersTimeoutError;
@@ -413,7 +429,12 @@ export class ModelProxy {
       return record(502, { server: server.name, stream, ttfbMs, error: message });
     }
     if (!outcome.passthrough) {
-      res.end(sseError(sseDialect, `server ${server.name} answered ${status}: ${(outcome.text ?? "").slice(0, 2000)}`));
+      res.end(
+        sseError(
+          sseDialect,
+          `server ${server.name} answered ${status}: ${(outcome.text ?? "").slice(0, 2000)}`,
+        ),
+      );
       return record(status, { server: server.name, stream, error: `upstream status ${status}` });
     }
     res.end();
@@ -421,6 +442,12 @@ export class ModelProxy {
     try {
       usage = isSse ? usageFromSse(outcome.text ?? "") : usageOf(JSON.parse(outcome.text ?? ""));
     } catch {}
-    record(status, { server: server.name, stream, ttfbMs, usage, error: status >= 400 ? `upstream status ${status}` : undefined });
+    record(status, {
+      server: server.name,
+      stream,
+      ttfbMs,
+      usage,
+      error: status >= 400 ? `upstream status ${status}` : undefined,
+    });
   }
 }

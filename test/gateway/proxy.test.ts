@@ -354,6 +354,34 @@ describe("the gateway with a recording upstream", () => {
     assert.equal(((await agent.json()) as { error: { type: string } }).error.type, "not_found_error");
   });
 
+  test("a streaming client waiting for a slow start gets SSE comments, then the stream", async () => {
+    const home = await stack(`servers:\n${scriptedServer("slow", { STARTUP_DELAY_MS: "2500" })}`);
+    const response = await post(`${home.url}/v1/chat/completions`, {
+      model: "slow",
+      stream: true,
+      messages: [{ role: "user", content: "hi" }],
+    });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get("content-type"), "text/event-stream");
+    const text = await response.text();
+    assert.match(text, /^: rig is starting slow\n\n/);
+    assert.match(text, /"content":"hello from the scripted upstream"/);
+    assert.ok(text.trimEnd().endsWith("data: [DONE]"));
+  });
+
+  test("a dialect the runtime does not speak natively is refused with 501 until translation exists", async () => {
+    const home = await stack(`servers:\n${scriptedServer("chat-only")}`);
+    const response = await post(`${home.url}/v1/messages`, {
+      model: "chat-only",
+      max_tokens: 5,
+      messages: [{ role: "user", content: "hi" }],
+    });
+    assert.equal(response.status, 501);
+    const body = (await response.json()) as { type: string; error: { message: string } };
+    assert.equal(body.type, "error");
+    assert.match(body.error.message, /server chat-only \(command\) does not speak messages natively/);
+  });
+
   test("with gateway.api_key every /v1, /agents and /rig request needs it", async () => {
     const home = await stack(`servers:\n${scriptedServer("echo")}`, ", api_key: s3cret");
     const body = { model: "echo", messages: [{ role: "user", content: "hi" }] };
