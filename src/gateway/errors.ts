@@ -23,12 +23,18 @@ const OPENAI_TYPES: Record<number, string> = {
 };
 
 /** An error body in the caller's dialect; `rig: true` says the gateway, not the model server, refused. */
-export function errorBody(dialect: ErrorDialect, status: number, message: string): unknown {
+export function errorBody(
+  dialect: ErrorDialect,
+  status: number,
+  message: string,
+  fromGateway = true,
+): unknown {
+  const marker = fromGateway ? { rig: true } : {};
   if (dialect === "anthropic") {
-    return { type: "error", error: { type: ANTHROPIC_TYPES[status] ?? "api_error", message, rig: true } };
+    return { type: "error", error: { type: ANTHROPIC_TYPES[status] ?? "api_error", message, ...marker } };
   }
   return {
-    error: { message, type: OPENAI_TYPES[status] ?? "server_error", param: null, code: null, rig: true },
+    error: { message, type: OPENAI_TYPES[status] ?? "server_error", param: null, code: null, ...marker },
   };
 }
 

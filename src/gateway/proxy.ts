@@ -1,12 +1,19 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
+import { StringDecoder } from "node:string_decoder";
 import { Agent, errors as undiciErrors } from "undici";
 import { type Agent as AgentProfile, type Config, findServer, type Server } from "../config/loader.ts";
 import { didYouMean } from "../config/problems.ts";
+import { ChatEventBuilder, responseEvents } from "../dialects/chat.ts";
+import { TRANSLATORS } from "../dialects/index.ts";
+import { isWarmup } from "../dialects/responses.ts";
+import { SseParser } from "../dialects/sse.ts";
+import { estimateTokens } from "../dialects/tools.ts";
+import type { ChatEvent, TranslationContext, Translator } from "../dialects/types.ts";
 import { runtimeFor } from "../runtimes/index.ts";
 import type { Dialect } from "../runtimes/types.ts";
 import { StartError, type Supervisor } from "../supervisor/supervisor.ts";
-import { type ErrorDialect, sendError, sseError } from "./errors.ts";
+import { type ErrorDialect, errorBody, sendError, sseError } from "./errors.ts";
 import { BodyTooLarge, readBody, sendJson } from "./http.ts";
 import type { Recorder } from "./recorder.ts";
 import { applyRules } from "./rules.ts";
@@ -51,6 +58,27 @@ function errorDialectOf(route: Route | undefined, path: string): ErrorDialect {
 function isRetriable(error: unknown): boolean {
   const code = (error as { code?: string }).code;
   return code === "ECONNRESET" || code === "UND_ERR_SOCKET" || code === "EPIPE" || code === "ECONNREFUSED";
+}
+
+interface PipeJob {
+  server: Server;
+  route: Route;
+  payload: Json;
+  stream: boolean;
+  baseUrl: string;
+  abort: AbortController;
+  dialect: ErrorDialect;
+  record: (
+    status: number,
+    extra: { server?: string; stream?: boolean; ttfbMs?: number; usage?: Usage; error?: string },
+  ) => void;
+}
+
+/** `count_tokens` for a runtime that cannot count: an estimate from the request's size. */
+function anthropicCountTokens(body: Json): { input_tokens: number } {
+  return {
+    input_tokens: estimateTokens({ system: body.system, messages: body.messages, tools: body.tools }),
+  };
 }
 
 export interface ProxyDeps {
@@ -213,15 +241,32 @@ export class ModelProxy {
     if (!server) return refuse(500, `agent ${agent?.name} points at a server that does not exist`);
 
     const native = runtimeFor(server.runtime).dialects.includes(route.dialect);
-    if (!(server.translate === "never" || (native && server.translate !== "always"))) {
+    const passthrough = server.translate === "never" || (native && server.translate !== "always");
+    const translator = passthrough ? undefined : TRANSLATORS[route.dialect];
+    if (!passthrough && route.name === "count_tokens") {
+      const counted = anthropicCountTokens(body);
+      sendJson(res, 200, counted);
+      return record(200, { server: server.name });
+    }
+    if (!passthrough && !translator) {
       return refuse(
         501,
-        `server ${server.name} (${server.runtime}) does not speak ${route.dialect} natively and this rig cannot translate it yet`,
+        `server ${server.name} (${server.runtime}) does not speak ${route.dialect} and rig does not translate it`,
         server.name,
       );
     }
+    if (translator?.dialect === "responses" && isWarmup(body)) {
+      const { context } = translator.toChat(body);
+      if (body.stream === true) {
+        const renderer = translator.stream(context);
+        res.writeHead(200, { ...SSE_HEADERS, "x-rig-server": server.name });
+        res.end(renderer.push([]) + renderer.end());
+      } else sendJson(res, 200, translator.respond([{ type: "finish", reason: "stop" }], context));
+      return record(200, { server: server.name, stream: body.stream === true });
+    }
+    const translation = translator?.toChat(body);
 
-    let payload = applyRules(applyRules(body, server.request), agent?.request);
+    let payload = applyRules(applyRules(translation?.chat ?? body, server.request), agent?.request);
     const stream = payload.stream === true;
     const supervisor = this.deps.supervisor;
     const abort = new AbortController();
@@ -260,6 +305,16 @@ export class ModelProxy {
       if (abort.signal.aborted)
         return record(499, { server: server.name, stream, error: "client disconnected" });
       payload = { ...payload, model: endpoint.model };
+      if (translator && translation) {
+        await this.pipeTranslated(
+          req,
+          res,
+          { server, route, payload, stream, baseUrl: endpoint.baseUrl, abort, record, dialect },
+          translator,
+          translation.context,
+        );
+        return;
+      }
       await this.pipe(req, res, {
         server,
         route,
@@ -284,6 +339,8 @@ export class ModelProxy {
     body: string,
     server: Server,
     abort: AbortController,
+    /** When given, the exchange is the caller's: nothing upstream sends is written to the client. */
+    sink?: { start(status: number, isSse: boolean): void; data(chunk: Buffer): boolean },
   ): Promise<{
     status: number;
     ttfbMs?: number;
@@ -339,6 +396,11 @@ export class ModelProxy {
             status = statusCode;
             const contentType = String(responseHeaders["content-type"] ?? "application/json");
             isSse = contentType.includes("text/event-stream");
+            if (sink) {
+              passthrough = false;
+              sink.start(statusCode, isSse);
+              return;
+            }
             passthrough = !res.headersSent || isSse;
             if (!res.headersSent) {
               res.writeHead(statusCode, {
@@ -350,6 +412,13 @@ export class ModelProxy {
           },
           onResponseData(dataController, chunk) {
             ttfbMs ??= performance.now() - sent;
+            if (sink) {
+              if (!sink.data(chunk)) {
+                dataController.pause();
+                res.once("drain", () => dataController.resume());
+              }
+              return;
+            }
             if (isSse) {
               if (headBytes < HEAD_BYTES) {
                 head.push(chunk);
@@ -380,23 +449,113 @@ export class ModelProxy {
     });
   }
 
-  private async pipe(
+  /** A translated exchange: the client's dialect rendered from the runtime's Chat Completions answer. */
+  private async pipeTranslated(
     req: IncomingMessage,
     res: ServerResponse,
-    job: {
-      server: Server;
-      route: Route;
-      payload: Json;
-      stream: boolean;
-      baseUrl: string;
-      abort: AbortController;
-      dialect: ErrorDialect;
-      record: (
-        status: number,
-        extra: { server?: string; stream?: boolean; ttfbMs?: number; usage?: Usage; error?: string },
-      ) => void;
-    },
+    job: PipeJob,
+    translator: Translator,
+    context: TranslationContext,
   ): Promise<void> {
+    const { server, stream, abort, record } = job;
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    const userAgent = req.headers["user-agent"];
+    if (typeof userAgent === "string") headers["user-agent"] = userAgent;
+    const url = new URL(`${job.baseUrl}/v1/chat/completions`);
+    const builder = new ChatEventBuilder(context, context.thinking);
+    const renderer = translator.stream(context);
+    const parser = new SseParser();
+    const decoder = new StringDecoder("utf8");
+    const collected: Buffer[] = [];
+    let usage: Usage | undefined;
+    let upstreamError: string | undefined;
+    let status = 0;
+    let streaming = false;
+    const track = (events: ChatEvent[]) => {
+      for (const event of events) {
+        if (event.type === "usage") usage = { prompt: event.input, completion: event.output };
+        if (event.type === "error") upstreamError = event.message;
+      }
+      return events;
+    };
+    const send = (text: string) => (text ? res.write(text) : true);
+    const sink = {
+      start(upstreamStatus: number, isSse: boolean) {
+        status = upstreamStatus;
+        streaming = stream && upstreamStatus === 200 && isSse;
+        if (streaming && !res.headersSent)
+          res.writeHead(200, { ...SSE_HEADERS, "x-rig-server": server.name });
+      },
+      data(chunk: Buffer): boolean {
+        if (!streaming) {
+          collected.push(chunk);
+          return true;
+        }
+        let ok = true;
+        for (const event of parser.feed(decoder.write(chunk))) {
+          if (event.data === "[DONE]") continue;
+          let parsed: Json;
+          try {
+            parsed = JSON.parse(event.data);
+          } catch {
+            continue;
+          }
+          ok = send(renderer.push(track(builder.chunk(parsed)))) && ok;
+        }
+        return ok;
+      },
+    };
+    let outcome = await this.relay(res, url, headers, JSON.stringify(job.payload), server, abort, sink);
+    if (outcome.error && outcome.status === 0 && !abort.signal.aborted && isRetriable(outcome.error)) {
+      outcome = await this.relay(res, url, headers, JSON.stringify(job.payload), server, abort, sink);
+    }
+    const { ttfbMs, error } = outcome;
+    if (abort.signal.aborted)
+      return record(499, { server: server.name, stream, ttfbMs, error: "client disconnected" });
+    const fail = (code: number, message: string, fromGateway: boolean) => {
+      if (res.headersSent) res.end(renderer.end(message));
+      else if (fromGateway) sendError(res, job.dialect, code, message);
+      else sendJson(res, code, errorBody(job.dialect, code, message, false));
+      record(code, { server: server.name, stream, ttfbMs, error: message });
+    };
+    if (error) {
+      if (status === 0)
+        return fail(502, `server ${server.name} could not be reached: ${error.message}`, true);
+      return fail(502, `server ${server.name} stopped mid-response: ${error.message}`, true);
+    }
+    if (status !== 200) {
+      const text = Buffer.concat(collected).toString("utf8");
+      let message = text.slice(0, 2000);
+      try {
+        const parsed = JSON.parse(text) as { error?: { message?: string } | string; message?: string };
+        message =
+          (typeof parsed.error === "string" ? parsed.error : parsed.error?.message) ??
+          parsed.message ??
+          message;
+      } catch {}
+      return fail(status, `server ${server.name}: ${message}`, false);
+    }
+    if (streaming) {
+      const tail = track(builder.end());
+      res.end(renderer.push(tail) + renderer.end(upstreamError));
+      return record(200, { server: server.name, stream, ttfbMs, usage, error: upstreamError });
+    }
+    let answer: Json;
+    try {
+      answer = JSON.parse(Buffer.concat(collected).toString("utf8"));
+    } catch {
+      return fail(502, `server ${server.name} answered something that is not JSON`, true);
+    }
+    const events = track(responseEvents(answer, context, context.thinking));
+    if (stream) {
+      // The client asked to stream but the runtime answered whole: render it as one stream.
+      if (!res.headersSent) res.writeHead(200, { ...SSE_HEADERS, "x-rig-server": server.name });
+      res.end(renderer.push(events) + renderer.end());
+    } else sendJson(res, 200, translator.respond(events, context), { "x-rig-server": server.name });
+    record(200, { server: server.name, stream, ttfbMs, usage });
+  }
+
+  private async pipe(req: IncomingMessage, res: ServerResponse, job: PipeJob): Promise<void> {
     const { server, route, stream, abort, record } = job;
     const body = JSON.stringify(job.payload);
     const headers: Record<string, string> = { "content-type": "application/json" };

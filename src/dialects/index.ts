@@ -1,0 +1,6 @@
+import { anthropic } from "./anthropic.ts";
+import { responses } from "./responses.ts";
+import type { Translator } from "./types.ts";
+
+/** Client dialects rig translates to Chat Completions, by the route's dialect. */
+export const TRANSLATORS: Readonly<Record<string, Translator>> = { messages: anthropic, responses };
