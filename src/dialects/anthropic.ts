@@ -99,6 +99,21 @@ function toolChoice(choice: Json | undefined): unknown {
   return choice.type;
 }
 
+/**
+ * rig's fixes for a Messages request a runtime takes natively: the billing block goes (it changes
+ * every request and defeats the runtime's prompt cache).
+ */
+export function fixNativeMessages(body: Json): Json {
+  if (!Array.isArray(body.system))
+    return typeof body.system === "string" && isBillingHeader(body.system) ? { ...body, system: "" } : body;
+  return {
+    ...body,
+    system: (body.system as Block[]).filter(
+      (block) => !(typeof block.text === "string" && isBillingHeader(block.text)),
+    ),
+  };
+}
+
 export const anthropic: Translator = {
   dialect: "messages",
   toChat(body) {

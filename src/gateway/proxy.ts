@@ -4,6 +4,7 @@ import { StringDecoder } from "node:string_decoder";
 import { Agent, errors as undiciErrors } from "undici";
 import { type Agent as AgentProfile, type Config, findServer, type Server } from "../config/loader.ts";
 import { didYouMean } from "../config/problems.ts";
+import { fixNativeMessages } from "../dialects/anthropic.ts";
 import { ChatEventBuilder, responseEvents } from "../dialects/chat.ts";
 import { TRANSLATORS } from "../dialects/index.ts";
 import { isWarmup } from "../dialects/responses.ts";
@@ -240,8 +241,8 @@ export class ModelProxy {
     }
     if (!server) return refuse(500, `agent ${agent?.name} points at a server that does not exist`);
 
-    const native = runtimeFor(server.runtime).dialects.includes(route.dialect);
-    const passthrough = server.translate === "never" || (native && server.translate !== "always");
+    const speaks = runtimeFor(server.runtime).dialects.includes(route.dialect);
+    const passthrough = server.translate === "never" || (speaks && server.translate !== "always");
     const translator = passthrough ? undefined : TRANSLATORS[route.dialect];
     if (!passthrough && route.name === "count_tokens") {
       const counted = anthropicCountTokens(body);
@@ -265,8 +266,9 @@ export class ModelProxy {
       return record(200, { server: server.name, stream: body.stream === true });
     }
     const translation = translator?.toChat(body);
+    const native = passthrough && route.dialect === "messages" ? fixNativeMessages(body) : body;
 
-    let payload = applyRules(applyRules(translation?.chat ?? body, server.request), agent?.request);
+    let payload = applyRules(applyRules(translation?.chat ?? native, server.request), agent?.request);
     const stream = payload.stream === true;
     const supervisor = this.deps.supervisor;
     const abort = new AbortController();

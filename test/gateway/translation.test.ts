@@ -27,7 +27,11 @@ async function chatOnly(replies: unknown[]): Promise<TestHome> {
 const bash = {
   name: "Bash",
   description: "run a shell command",
-  input_schema: { type: "object" as const, properties: { command: { type: "string" } }, required: ["command"] },
+  input_schema: {
+    type: "object" as const,
+    properties: { command: { type: "string" } },
+    required: ["command"],
+  },
 };
 
 describe("Anthropic Messages through a chat-only runtime", () => {
