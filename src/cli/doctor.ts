@@ -97,6 +97,33 @@ export async function machineProblems(config: Config): Promise<Problem[]> {
       where: config.where(["gateway", "host"]),
     });
   }
+  if (Object.keys(config.agents).length > 0) {
+    const { binOnPath, shimPlan } = await import("./shims.ts");
+    if (!binOnPath(config.paths.bin)) {
+      problems.push({
+        level: "warning",
+        code: "bin-not-on-path",
+        message: `${config.paths.bin} (paths.bin) is not on PATH: the agent commands will not be found by name`,
+        where: config.where(["paths", "bin"]),
+      });
+    }
+    for (const action of shimPlan(config)) {
+      if (action.kind === "write" && action.agent) {
+        problems.push({
+          level: "warning",
+          code: action.reason === "new" ? "shim-missing" : "shim-stale",
+          message: `the command for agent ${action.agent} is ${action.reason === "new" ? "missing" : "out of date"}: run \`rig shims sync\``,
+          where: config.where(["agents", action.agent]),
+        });
+      } else if (action.kind === "foreign") {
+        problems.push({
+          level: "warning",
+          code: "shim-foreign",
+          message: `${action.path} exists and was not written by rig: agent ${action.agent} has no command`,
+        });
+      }
+    }
+  }
   config.paths.models.forEach((root, index) => {
     if (!existsSync(root) && index === 0) {
       problems.push({

@@ -7,6 +7,7 @@ import { didYouMean } from "../config/problems.ts";
 import type { RequestRules } from "../config/schema.ts";
 import { agentUrl, gatewayUrl } from "../gateway/urls.ts";
 import { harnessFor } from "../harnesses/index.ts";
+import { agentLaunch } from "../harnesses/plan.ts";
 import { launchPlan } from "../supervisor/plan.ts";
 import { shellLine } from "../system/shell.ts";
 import { pc } from "./colors.ts";
@@ -44,6 +45,7 @@ function agentFacts(config: Config, agent: Agent) {
   const harness = harnessFor(agent.harness);
   const shim = join(config.paths.bin, agent.name);
   const native = launchPlan(config, server).adapter.dialects.includes(harness.dialect);
+  const launch = agentLaunch(config, agent);
   return {
     kind: "agent" as const,
     name: agent.name,
@@ -65,6 +67,12 @@ function agentFacts(config: Config, agent: Agent) {
       route: native ? "native" : `translated ${harness.dialect} → chat`,
     },
     request: { server: server.request, agent: agent.request },
+    harness: {
+      command: launch.command,
+      args: launch.args,
+      env: launch.env,
+      files: launch.files.map((file) => file.path),
+    },
   };
 }
 
@@ -154,6 +162,13 @@ export default defineCommand({
           ]),
           hop(5, "requests", rules.length ? rules : [pc.dim("passed through unchanged")]),
           hop(6, "server", [pc.bold(facts.server.name), ...serverLines(facts.server)]),
+          hop(7, "harness", [
+            `${pc.green(shellLine([facts.harness.command, ...facts.harness.args]))}`,
+            ...Object.entries(facts.harness.env).map(
+              ([key, value]) => `${key}=${value.length > 120 ? `${value.slice(0, 117)}...` : value}`,
+            ),
+            ...facts.harness.files.map((file) => `writes ${file}`),
+          ]),
           "",
         ].join("\n"),
       );

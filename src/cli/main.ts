@@ -29,6 +29,8 @@ const main = defineCommand({
     ps: lazy(() => import("./ps.ts")),
     logs: lazy(() => import("./logs.ts")),
     history: lazy(() => import("./history.ts")),
+    run: lazy(() => import("./run.ts")),
+    shims: lazy(() => import("./shims.ts")),
   },
 });
 

@@ -1,0 +1,95 @@
+import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { constants } from "node:os";
+import { dirname } from "node:path";
+import { defineCommand } from "citty";
+import { findServer } from "../config/loader.ts";
+import { didYouMean } from "../config/problems.ts";
+import { agentLaunch } from "../harnesses/plan.ts";
+import { which } from "../system/which.ts";
+import { homeArg, loadOrExit, printJson, RigError } from "./common.ts";
+import { ensureDaemon, startServer } from "./daemon-client.ts";
+import { progress } from "./progress.ts";
+
+export default defineCommand({
+  meta: {
+    name: "run",
+    description:
+      "start the gateway and the agent's server, then run the agent: rig run <agent> [-- agent args]",
+  },
+  args: {
+    agent: { type: "positional", description: "agent name", required: true },
+    "dry-run": {
+      type: "boolean",
+      description: "print the command, args, env and files; run nothing",
+      default: false,
+    },
+    json: { type: "boolean", description: "with --dry-run: print JSON", default: false },
+    ...homeArg,
+  },
+  async run({ args, rawArgs }) {
+    const config = await loadOrExit(args.home);
+    const agent = config.agents[args.agent];
+    if (!agent)
+      throw new RigError(
+        `no agent named \`${args.agent}\`${didYouMean(args.agent, Object.keys(config.agents))} (see \`rig ls\`)`,
+      );
+    const separator = rawArgs.indexOf("--");
+    const extra = separator === -1 ? [] : rawArgs.slice(separator + 1);
+    const launch = agentLaunch(config, agent, extra);
+    if (args["dry-run"]) {
+      if (args.json) return printJson(launch);
+      process.stdout.write(
+        [
+          ...launch.files.map((file) => `# writes ${file.path}`),
+          ...Object.entries(launch.env).map(([key, value]) => `${key}=${JSON.stringify(value)} \\`),
+          [launch.command, ...launch.args]
+            .map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`))
+            .join(" "),
+          "",
+        ].join("\n"),
+      );
+      return;
+    }
+    const executable = which(launch.command);
+    if (!executable) {
+      throw new RigError(
+        `agent CLI \`${launch.command}\` not found on PATH; install it or set harnesses.${agent.harness}.command in rig.yaml`,
+      );
+    }
+    const server = findServer(config, agent.server)!;
+    await ensureDaemon(config);
+    const bar = progress(server.name, 5000);
+    const ready = await startServer(config, server.name, (event) => {
+      if (event.event === "progress") bar.update(event.line ?? "loading…", "loading");
+    });
+    if (ready.event !== "ready") {
+      bar.fail("failed");
+      throw new RigError(
+        `${ready.error}${ready.tail?.length ? `\nlast log lines:\n${ready.tail.map((line) => `  ${line}`).join("\n")}` : ""}`,
+      );
+    }
+    if (process.stderr.isTTY) bar.done(`ready on port ${ready.server?.port}`);
+    for (const file of launch.files) {
+      mkdirSync(dirname(file.path), { recursive: true });
+      writeFileSync(file.path, file.content);
+    }
+    const child = spawn(executable, launch.args, {
+      stdio: "inherit",
+      env: { ...process.env, ...launch.env },
+    });
+    const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const)
+      process.on(signal, forward(signal));
+    const code = await new Promise<number>((resolve) => {
+      child.on("error", (error) => {
+        process.stderr.write(`could not start ${launch.command}: ${error.message}\n`);
+        resolve(127);
+      });
+      child.on("exit", (exitCode, signal) =>
+        resolve(exitCode ?? 128 + (signal ? (constants.signals[signal] ?? 1) : 0)),
+      );
+    });
+    process.exitCode = code;
+  },
+});

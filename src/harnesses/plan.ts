@@ -1,0 +1,31 @@
+import { join } from "node:path";
+import type { Agent, Config } from "../config/loader.ts";
+import { findServer } from "../config/loader.ts";
+import { agentUrl } from "../gateway/urls.ts";
+import { harnessFor } from "./index.ts";
+import type { HarnessLaunch } from "./types.ts";
+
+/**
+ * The one function that turns an agent profile into the exact agent launch: `rig run`, `rig run
+ * --dry-run`, `rig explain` and the docs all call it. The agent's own `args` and `env` come last,
+ * then the arguments given after `--`.
+ */
+export function agentLaunch(config: Config, agent: Agent, extraArgs: string[] = []): HarnessLaunch {
+  const server = findServer(config, agent.server);
+  if (!server) throw new Error(`agent ${agent.name} names unknown server ${agent.server}`);
+  const harness = harnessFor(agent.harness);
+  const launch = harness.launch({
+    agent: agent.name,
+    baseUrl: agentUrl(config, agent.name),
+    model: agent.model_id ?? server.name,
+    context: server.context,
+    apiKey: config.gateway.apiKey,
+    stateDir: join(config.home.state, "harnesses", agent.name),
+    command: config.harnesses[agent.harness]?.command ?? harness.defaultCommand,
+  });
+  return {
+    ...launch,
+    args: [...launch.args, ...agent.args, ...extraArgs],
+    env: { ...launch.env, ...agent.env },
+  };
+}

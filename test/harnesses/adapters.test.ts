@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { HARNESSES } from "../../src/harnesses/index.ts";
+import type { HarnessInput } from "../../src/harnesses/types.ts";
+
+const input = (overrides: Partial<HarnessInput> = {}): HarnessInput => ({
+  agent: "coder",
+  baseUrl: "http://127.0.0.1:7878/agents/coder",
+  model: "qwen",
+  context: 65536,
+  stateDir: "/home/u/local-llm/state/harnesses/coder",
+  command: ["agent-cli"],
+  ...overrides,
+});
+
+describe("every harness adapter keeps the contract", () => {
+  for (const adapter of Object.values(HARNESSES)) {
+    test(`${adapter.name}: pure, points at the agent's gateway URL, sends the gateway key, writes only under state/`, () => {
+      const given = input({ apiKey: "k3y" });
+      const launch = adapter.launch(given);
+      assert.deepEqual(adapter.launch(given), launch);
+      assert.equal(launch.command, "agent-cli");
+      const everything = JSON.stringify(launch);
+      assert.ok(everything.includes("http://127.0.0.1:7878/agents/coder"), everything);
+      assert.ok(everything.includes("k3y"), "the gateway key travels the way this harness sends keys");
+      for (const file of launch.files) assert.ok(file.path.startsWith(given.stateDir), file.path);
+      const custom = adapter.launch(input({ command: ["/opt/agent", "--profile", "x"] }));
+      assert.equal(custom.command, "/opt/agent");
+      assert.deepEqual(custom.args.slice(0, 2), ["--profile", "x"]);
+    });
+  }
+});
+
+describe("what each agent gets", () => {
+  test("Claude Code: base URL without /v1, token set, API key emptied, every model slot on the agent's model, limits from the context", () => {
+    const { env } = HARNESSES["claude-code"]!.launch(input());
+    assert.equal(env.ANTHROPIC_BASE_URL, "http://127.0.0.1:7878/agents/coder");
+    assert.equal(env.ANTHROPIC_API_KEY, "");
+    assert.ok(env.ANTHROPIC_AUTH_TOKEN);
+    for (const key of [
+      "ANTHROPIC_MODEL",
+      "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+      "ANTHROPIC_DEFAULT_SONNET_MODEL",
+      "ANTHROPIC_DEFAULT_OPUS_MODEL",
+      "ANTHROPIC_SMALL_FAST_MODEL",
+    ]) {
+      assert.equal(env[key], "qwen", key);
+    }
+    assert.equal(env.CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC, "1");
+    assert.equal(env.CLAUDE_CODE_ATTRIBUTION_HEADER, "0");
+    assert.equal(env.CLAUDE_CODE_MAX_OUTPUT_TOKENS, "16384");
+    assert.equal(env.CLAUDE_CODE_AUTO_COMPACT_WINDOW, "65536");
+    assert.ok(Number(env.API_TIMEOUT_MS) >= 600_000);
+  });
+
+  test("Codex: -c overrides only, a responses-wire provider named rig", () => {
+    const { args, env } = HARNESSES.codex!.launch(input());
+    const overrides = args.filter((_, index) => args[index - 1] === "-c");
+    assert.deepEqual(overrides, [
+      'model_providers.rig.name="rig"',
+      'model_providers.rig.base_url="http://127.0.0.1:7878/agents/coder/v1"',
+      'model_providers.rig.wire_api="responses"',
+      'model_providers.rig.env_key="RIG_AGENT_KEY"',
+      'model_provider="rig"',
+      'model="qwen"',
+      "model_context_window=65536",
+    ]);
+    assert.ok(env.RIG_AGENT_KEY);
+  });
+
+  test("Qwen Code: OpenAI variables and --auth-type openai", () => {
+    const { args, env } = HARNESSES["qwen-code"]!.launch(input());
+    assert.deepEqual(args, ["--auth-type", "openai"]);
+    assert.deepEqual(Object.keys(env).sort(), ["OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL"]);
+    assert.equal(env.OPENAI_BASE_URL, "http://127.0.0.1:7878/agents/coder/v1");
+  });
+
+  test("Pi: a models.json rig owns, with contextWindow and maxTokens, found through PI_CODING_AGENT_DIR", () => {
+    const launch = HARNESSES.pi!.launch(input());
+    assert.equal(launch.env.PI_CODING_AGENT_DIR, "/home/u/local-llm/state/harnesses/coder");
+    assert.deepEqual(launch.args, ["--provider", "rig", "--model", "qwen"]);
+    const models = JSON.parse(launch.files[0]!.content);
+    assert.deepEqual(models.providers.rig.models[0], {
+      id: "qwen",
+      name: "qwen",
+      contextWindow: 65536,
+      maxTokens: 16384,
+    });
+  });
+
+  test("opencode: an openai-compatible provider in OPENCODE_CONFIG_CONTENT with limits; auto-update off", () => {
+    const { env } = HARNESSES.opencode!.launch(input());
+    const config = JSON.parse(env.OPENCODE_CONFIG_CONTENT!);
+    assert.equal(config.model, "rig/qwen");
+    assert.equal(config.autoupdate, false);
+    assert.equal(config.provider.rig.npm, "@ai-sdk/openai-compatible");
+    assert.deepEqual(config.provider.rig.models.qwen.limit, { context: 65536, output: 16384 });
+    assert.equal(env.OPENCODE_DISABLE_AUTOUPDATE, "1");
+  });
+});
