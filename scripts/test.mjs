@@ -15,6 +15,7 @@ const run = (argv, what) => {
 };
 
 run([process.execPath, "dist/main.mjs", "install", "llama.cpp"], "building llama-server");
+run([process.execPath, "scripts/install-agents.mjs"], "installing the agent CLIs");
 
 const filters = process.argv.slice(2);
 const files = globSync("test/**/*.test.ts", { cwd: root })

@@ -50,7 +50,7 @@ export function writeTinyModel(llamaSource: string, outPath: string, options: Ti
   const embedding = options.embedding ?? 64;
   const heads = options.heads ?? 2;
   const feedForward = options.feedForward ?? 128;
-  const context = options.context ?? 4096;
+  const context = options.context ?? 65536;
   const next = random(options.seed ?? 42);
   const noise = (scale: number) => (next() * 2 - 1) * scale;
 

@@ -16,7 +16,7 @@ export function llamaServer(): string {
 /** The tiny test model, written once per machine into rig's cache. */
 export async function tinyModel(): Promise<string> {
   const dir = join(cacheRoot(), "test-models");
-  const path = join(dir, "tiny-v1.gguf");
+  const path = join(dir, "tiny-v2.gguf");
   if (existsSync(path)) return path;
   mkdirSync(dir, { recursive: true });
   const source = await ensureLlamaSource();
