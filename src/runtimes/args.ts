@@ -1,3 +1,5 @@
+import type { LaunchInput } from "./types.ts";
+
 /** True when any of the flags (e.g. `-c`, `--ctx-size`) already appears in argv, alone or as `--flag=value`. */
 export function hasFlag(args: readonly string[], ...flags: string[]): boolean {
   return args.some((arg) => flags.some((flag) => arg === flag || arg.startsWith(`${flag}=`)));
@@ -6,4 +8,15 @@ export function hasFlag(args: readonly string[], ...flags: string[]): boolean {
 export function localUrl(host: string, port: string): string {
   const reachable = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
   return `http://${reachable.includes(":") ? `[${reachable}]` : reachable}:${port}`;
+}
+
+/** `[flag, context]` unless there is no context or the user's args already set the flag. */
+export function contextArgs(input: LaunchInput, flag: string, ...aliases: string[]): string[] {
+  return input.context && !hasFlag(input.args, flag, ...aliases) ? [flag, String(input.context)] : [];
+}
+
+/** The address flags every HTTP runtime takes, then the profile name as the served model name. */
+export function listenArgs(input: LaunchInput, servedNameFlag?: string): string[] {
+  const served = servedNameFlag && !hasFlag(input.args, servedNameFlag) ? [servedNameFlag, input.name] : [];
+  return ["--host", input.host, "--port", input.port, ...served];
 }

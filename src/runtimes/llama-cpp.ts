@@ -1,4 +1,4 @@
-import { hasFlag, localUrl } from "./args.ts";
+import { contextArgs, listenArgs, localUrl } from "./args.ts";
 import { COMMON_FAILURE_HINTS, type RuntimeAdapter } from "./types.ts";
 
 export const llamaCpp: RuntimeAdapter = {
@@ -11,19 +11,14 @@ export const llamaCpp: RuntimeAdapter = {
   defaultStartTimeoutMs: 10 * 60_000,
   process(input) {
     const [executable = "llama-server", ...prefix] = input.command ?? this.defaultCommand;
-    const context =
-      input.context && !hasFlag(input.args, "-c", "--ctx-size") ? ["--ctx-size", String(input.context)] : [];
     return {
       argv: [
         executable,
         ...prefix,
         "-m",
         input.model ?? "",
-        "--host",
-        input.host,
-        "--port",
-        input.port,
-        ...context,
+        ...listenArgs(input),
+        ...contextArgs(input, "--ctx-size", "-c"),
         ...input.args,
       ],
       env: input.env,

@@ -1,4 +1,4 @@
-import { hasFlag, localUrl } from "./args.ts";
+import { contextArgs, localUrl } from "./args.ts";
 import { COMMON_FAILURE_HINTS, type RuntimeAdapter } from "./types.ts";
 
 /** LM Studio's server is a daemon driven by `lms`: start it, load the model under the profile's name, unload on stop. */
@@ -21,10 +21,6 @@ export const lmstudio: RuntimeAdapter = {
   upstreamModel: (input) => input.name,
   afterReady(input) {
     const [executable = "lms", ...prefix] = input.command ?? this.defaultCommand;
-    const context =
-      input.context && !hasFlag(input.args, "--context-length")
-        ? ["--context-length", String(input.context)]
-        : [];
     return [
       {
         kind: "command",
@@ -36,7 +32,7 @@ export const lmstudio: RuntimeAdapter = {
           "--identifier",
           input.name,
           "-y",
-          ...context,
+          ...contextArgs(input, "--context-length"),
           ...input.args,
         ],
       },

@@ -1,4 +1,4 @@
-import { hasFlag, localUrl } from "./args.ts";
+import { contextArgs, listenArgs, localUrl } from "./args.ts";
 import { COMMON_FAILURE_HINTS, type RuntimeAdapter } from "./types.ts";
 
 export const sglang: RuntimeAdapter = {
@@ -11,11 +11,6 @@ export const sglang: RuntimeAdapter = {
   defaultStartTimeoutMs: 20 * 60_000,
   process(input) {
     const [executable = "python", ...prefix] = input.command ?? this.defaultCommand;
-    const context =
-      input.context && !hasFlag(input.args, "--context-length")
-        ? ["--context-length", String(input.context)]
-        : [];
-    const servedName = hasFlag(input.args, "--served-model-name") ? [] : ["--served-model-name", input.name];
     return {
       argv: [
         executable,
@@ -24,12 +19,8 @@ export const sglang: RuntimeAdapter = {
         "sglang.launch_server",
         "--model-path",
         input.model ?? "",
-        "--host",
-        input.host,
-        "--port",
-        input.port,
-        ...servedName,
-        ...context,
+        ...listenArgs(input, "--served-model-name"),
+        ...contextArgs(input, "--context-length"),
         ...input.args,
       ],
       env: input.env,

@@ -1,4 +1,4 @@
-import { hasFlag, localUrl } from "./args.ts";
+import { contextArgs, listenArgs, localUrl } from "./args.ts";
 import { COMMON_FAILURE_HINTS, type RuntimeAdapter } from "./types.ts";
 
 export const vllm: RuntimeAdapter = {
@@ -11,23 +11,14 @@ export const vllm: RuntimeAdapter = {
   defaultStartTimeoutMs: 20 * 60_000,
   process(input) {
     const [executable = "vllm", ...prefix] = input.command ?? this.defaultCommand;
-    const context =
-      input.context && !hasFlag(input.args, "--max-model-len")
-        ? ["--max-model-len", String(input.context)]
-        : [];
-    const servedName = hasFlag(input.args, "--served-model-name") ? [] : ["--served-model-name", input.name];
     return {
       argv: [
         executable,
         ...prefix,
         "serve",
         input.model ?? "",
-        "--host",
-        input.host,
-        "--port",
-        input.port,
-        ...servedName,
-        ...context,
+        ...listenArgs(input, "--served-model-name"),
+        ...contextArgs(input, "--max-model-len"),
         ...input.args,
       ],
       env: input.env,
