@@ -30,8 +30,12 @@ export function installAgents() {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "package.json"), '{ "private": true }\n');
     console.error(`installing ${agent.spec} into ${dir}`);
-    const result = spawnSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", agent.spec], { cwd: dir, stdio: ["ignore", "inherit", "inherit"] });
-    if (result.status !== 0 || !existsSync(agentBin(name))) throw new Error(`could not install ${agent.spec} (npm exit ${result.status})`);
+    const result = spawnSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", agent.spec], {
+      cwd: dir,
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    if (result.status !== 0 || !existsSync(agentBin(name)))
+      throw new Error(`could not install ${agent.spec} (npm exit ${result.status})`);
   }
 }
 

@@ -41,7 +41,7 @@ export async function prepareDemo(homeFlag: string | undefined): Promise<string>
     const bar = progress("tiny model");
     const source = await ensureLlamaSource((event) => bar.update(event.message, event.phase));
     const { writeTinyModel } = await import("../demo/tiny-model.ts");
-    writeTinyModel(source, `${model}.partial`);
+    writeTinyModel(source, `${model}.partial`, { endsTurns: true });
     const { renameSync } = await import("node:fs");
     renameSync(`${model}.partial`, model);
     bar.done(`wrote ${model}`);

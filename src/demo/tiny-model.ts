@@ -22,6 +22,9 @@ export interface TinyModelOptions {
   context?: number;
   seed?: number;
   name?: string;
+  /** Let the model end its turn: the end-of-text token ranks just above every word, so sampling picks
+   * it about once in forty tokens (greedy decoding stops at once). */
+  endsTurns?: boolean;
 }
 
 /** Deterministic PRNG (mulberry32) so the same options give the same bytes. */
@@ -95,12 +98,17 @@ export function writeTinyModel(llamaSource: string, outPath: string, options: Ti
   const norm = Math.sqrt(shared.reduce((sum, x) => sum + (x / rms) ** 2, 0));
   const direction = shared.map((x) => x / rms / norm);
 
+  const endOfText = Number(
+    vocab.metadata.get("tokenizer.ggml.eos_token_id")?.type === GgufType.UINT32
+      ? (vocab.metadata.get("tokenizer.ggml.eos_token_id") as { value: number }).value
+      : -1,
+  );
   const tokenEmbedding = new Float32Array(vocabSize * embedding);
   const output = new Float32Array(vocabSize * embedding);
   for (let token = 0; token < vocabSize; token++) {
     tokenEmbedding.set(shared, token * embedding);
     const word = tokenTypes.values[token] === 1 && PLAIN_WORD.test(String(tokens.values[token]));
-    const weight = word ? 10 + next() : -10;
+    const weight = word ? 10 + next() : options.endsTurns && token === endOfText ? 11.01 : -10;
     for (let i = 0; i < embedding; i++) output[token * embedding + i] = direction[i]! * weight;
   }
   const ones = (length: number) => new Float32Array(length).fill(1);

@@ -15,7 +15,7 @@ export function rig(
   options: { home?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): Promise<RigResult> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       process.execPath,
       [RIG_MAIN, ...args],
       {
@@ -34,6 +34,8 @@ export function rig(
         resolve({ code, stdout: stdout.toString(), stderr: stderr.toString() });
       },
     );
+    // Nothing is typed: agents run headless (codex, pi and opencode read stdin when it is not a terminal).
+    child.stdin?.end();
   });
 }
 

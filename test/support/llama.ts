@@ -13,15 +13,18 @@ export function llamaServer(): string {
   return path;
 }
 
-/** The tiny test model, written once per machine into rig's cache. */
-export async function tinyModel(): Promise<string> {
+/**
+ * The tiny test model, written once per machine into rig's cache. The plain one never stops (exact
+ * token counts); the one that ends turns is for agents, which treat a max_tokens stop as an error.
+ */
+export async function tinyModel(options: { endsTurns?: boolean } = {}): Promise<string> {
   const dir = join(cacheRoot(), "test-models");
-  const path = join(dir, "tiny-v2.gguf");
+  const path = join(dir, options.endsTurns ? "tiny-turns-v1.gguf" : "tiny-v2.gguf");
   if (existsSync(path)) return path;
   mkdirSync(dir, { recursive: true });
   const source = await ensureLlamaSource();
   const partial = `${path}.${process.pid}.partial`;
-  writeTinyModel(source, partial);
+  writeTinyModel(source, partial, options);
   renameSync(partial, path);
   return path;
 }
