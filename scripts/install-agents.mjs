@@ -23,8 +23,8 @@ export function agentBin(name, env = process.env) {
   return join(agentsDir(env), `${name}-${agent.spec.split("@").pop()}`, "node_modules", ".bin", agent.bin);
 }
 
-export function installAgents() {
-  for (const [name, agent] of Object.entries(AGENTS)) {
+export function installAgents(names = Object.keys(AGENTS)) {
+  for (const [name, agent] of Object.entries(AGENTS).filter(([candidate]) => names.includes(candidate))) {
     if (existsSync(agentBin(name))) continue;
     const dir = join(agentsDir(), `${name}-${agent.spec.split("@").pop()}`);
     mkdirSync(dir, { recursive: true });
@@ -39,4 +39,5 @@ export function installAgents() {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) installAgents();
+if (import.meta.url === `file://${process.argv[1]}`)
+  installAgents(process.argv.length > 2 ? process.argv.slice(2) : undefined);

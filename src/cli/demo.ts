@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { defineCommand, runCommand } from "citty";
@@ -8,7 +8,7 @@ import { configJsonSchema } from "../config/schema.ts";
 import { SCHEMA_FILE, STARTER_GITIGNORE } from "../config/starter.ts";
 import { DEMO_MARKER, demoConfig } from "../demo/config.ts";
 import { gatewayUrl } from "../gateway/urls.ts";
-import { buildLlamaServer, ensureLlamaSource, findLlamaServer } from "../install/llama-cpp.ts";
+import { buildLlamaServer, cacheRoot, ensureLlamaSource, findLlamaServer } from "../install/llama-cpp.ts";
 import { freePort, isPortFree } from "../system/ports.ts";
 import { which } from "../system/which.ts";
 import { pc } from "./colors.ts";
@@ -17,6 +17,20 @@ import { call, ensureDaemon, startServer } from "./daemon-client.ts";
 import { progress } from "./progress.ts";
 
 export const DEFAULT_DEMO_HOME = join(homedir(), "local-llm-demo");
+
+/** Claude Code on PATH, or the one `npm run demo` installs into rig's cache. */
+function findClaude(): string | undefined {
+  const onPath = which("claude");
+  if (onPath) return undefined;
+  const dir = join(cacheRoot(), "agents");
+  if (!existsSync(dir)) return undefined;
+  const installed = readdirSync(dir)
+    .filter((name) => name.startsWith("claude-code-"))
+    .sort()
+    .map((name) => join(dir, name, "node_modules", ".bin", "claude"))
+    .filter((path) => existsSync(path));
+  return installed.at(-1);
+}
 
 /** Makes sure the demo home exists with llama-server, the tiny model and its rig.yaml; returns the home. */
 export async function prepareDemo(homeFlag: string | undefined): Promise<string> {
@@ -56,7 +70,11 @@ export async function prepareDemo(homeFlag: string | undefined): Promise<string>
     const port = (await isPortFree("127.0.0.1", 7878)) ? 7878 : await freePort();
     writeFileSync(
       home.config,
-      demoConfig({ gatewayPort: port, llamaServer: which("llama-server") ? undefined : llamaServer }),
+      demoConfig({
+        gatewayPort: port,
+        llamaServer: which("llama-server") ? undefined : llamaServer,
+        claude: findClaude(),
+      }),
     );
     writeFileSync(join(home.root, SCHEMA_FILE), `${JSON.stringify(configJsonSchema(), null, 2)}\n`);
     if (!existsSync(join(home.root, ".gitignore")))
@@ -139,6 +157,31 @@ export default defineCommand({
     process.stdout.write(
       `\n${pc.dim(`${tokens} tokens, first after ${Math.round((firstToken ?? started) - started)} ms, ${(tokens / Math.max(seconds, 1e-3)).toFixed(0)} tokens/s`)}\n`,
     );
+
+    const agentReady =
+      (await loadConfig({ home: root })).harnesses["claude-code"] !== undefined || which("claude");
+    if (agentReady) {
+      const prompt = ["-p", args.prompt, "--output-format", "text", "--allowedTools", "Bash"];
+      process.stdout.write(
+        `\n${pc.bold(`$ rig run claude-tiny -- ${prompt.map((arg) => (arg.includes(" ") ? `"${arg}"` : arg)).join(" ")}`)}\n`,
+      );
+      const { spawnSync } = await import("node:child_process");
+      const agent = spawnSync(
+        process.execPath,
+        [process.argv[1]!, "run", "claude-tiny", "--home", root, "--", ...prompt],
+        {
+          stdio: ["ignore", "inherit", "inherit"],
+        },
+      );
+      process.stdout.write(pc.dim(`Claude Code exited with ${agent.status}\n`));
+      if (agent.status !== 0) process.exitCode = 1;
+    } else {
+      process.stdout.write(
+        pc.dim(
+          "\n(install Claude Code — npm i -g @anthropic-ai/claude-code — to see an agent run here too)\n",
+        ),
+      );
+    }
 
     process.stdout.write(`\n${pc.bold("$ rig gateway stop")}\n`);
     await call(config, "POST", "/rig/v1/shutdown");

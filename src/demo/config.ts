@@ -4,7 +4,7 @@ import { HARNESSES } from "../harnesses/index.ts";
 export const DEMO_MARKER = "# written by rig demo";
 
 /** The demo's rig.yaml: one tiny llama.cpp server and one agent per supported harness. */
-export function demoConfig(options: { gatewayPort: number; llamaServer?: string }): string {
+export function demoConfig(options: { gatewayPort: number; llamaServer?: string; claude?: string }): string {
   const agents = Object.keys(HARNESSES).map(
     (harness) => `  ${agentName(harness, "tiny")}: { harness: ${harness}, server: tiny }`,
   );
@@ -23,6 +23,9 @@ export function demoConfig(options: { gatewayPort: number; llamaServer?: string 
     "",
     ...(options.llamaServer
       ? ["runtimes:", `  llama.cpp: { command: ${JSON.stringify(options.llamaServer)} }`, ""]
+      : []),
+    ...(options.claude
+      ? ["harnesses:", `  claude-code: { command: ${JSON.stringify(options.claude)} }`, ""]
       : []),
     "servers:",
     "  tiny:",

@@ -15,6 +15,12 @@ test("rig demo sets up a home, explains an agent, serves the tiny model, streams
   assert.match(result.stderr, /ready on port \d+/);
   // The demo model ends its turns at random (an answer can even be empty): the stats line is what counts.
   assert.match(result.stdout, /\d+ tokens, first after \d+ ms, \d+ tokens\/s/);
+  assert.match(
+    result.stdout,
+    /\$ rig run claude-tiny -- -p/,
+    "the demo ends with a real agent (npm test installs Claude Code into rig's cache)",
+  );
+  assert.match(result.stdout, /Claude Code exited with 0/);
   assert.match(result.stdout, /stopped the gateway and the tiny server/);
   const history = await rig(["history", "--json"], { home });
   const [launch] = JSON.parse(history.stdout) as Array<{ stopped_at: string | null; exit: string }>;

@@ -7,6 +7,7 @@ import { sleep } from "../../src/system/process.ts";
 import { rig } from "../support/cli.ts";
 import { makeHome, type TestHome } from "../support/home.ts";
 import { llamaServer, tinyModel } from "../support/llama.ts";
+import { readRecord, scriptedServer } from "../support/stack.ts";
 
 // The real agent CLIs, installed pinned by `npm test` (scripts/install-agents.mjs), run headless
 // through `rig run` against the real llama-server serving the tiny model that ends its turns.
@@ -69,6 +70,81 @@ describe("the real agent CLIs through rig run", () => {
         log = readFileSync(join(home.root, "logs", "gateway.log"), "utf8");
       }
       assert.match(log, new RegExp(`POST /agents/${agent}/v1/\\S+ server=tiny agent=${agent} status=200`));
+    });
+  }
+});
+
+describe("a full tool round trip with the real agents against a scripted chat-only upstream", () => {
+  // The upstream answers the prompt with a shell tool call; the agent runs it; its next request must
+  // carry the command's output. Replies are chosen by content, so the agents' side requests (titles,
+  // warm-ups) do not consume them.
+  const MARKER = "rig-roundtrip-result";
+  const call = (name: string, args: Record<string, string>) => ({
+    deltas: [
+      {
+        tool_calls: [
+          {
+            index: 0,
+            id: `call_${name}`,
+            type: "function",
+            function: { name, arguments: JSON.stringify(args) },
+          },
+        ],
+      },
+    ],
+  });
+  const script = [
+    { match: MARKER, deltas: [{ content: "The command printed the marker." }] },
+    {
+      match: "claude-please-run",
+      tools: true,
+      ...call("Bash", { command: `echo ${MARKER}`, description: "print the marker" }),
+    },
+    { match: "codex-please-run", tools: true, ...call("exec_command", { cmd: `echo ${MARKER}` }) },
+    { deltas: [{ content: "ok" }] },
+  ];
+
+  for (const [agent, harness, args] of [
+    [
+      "claude-up",
+      "claude-code",
+      ["-p", "claude-please-run", "--output-format", "json", "--allowedTools", "Bash"],
+    ],
+    [
+      "codex-up",
+      "codex",
+      ["exec", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox", "codex-please-run"],
+    ],
+  ] as const) {
+    test(`${agent}: the tool call runs and its output reaches the model`, async () => {
+      const home = await makeHome(
+        [
+          "harnesses:",
+          `  ${harness}: { command: ${JSON.stringify(agentBin(harness))} }`,
+          "servers:",
+          scriptedServer("up", { SCRIPT: "script.json", RECORD: "record.jsonl" }, "context: 65536"),
+          "agents:",
+          `  ${agent}: { harness: ${harness}, server: up }`,
+          "",
+        ].join("\n"),
+      );
+      homes.push(home);
+      home.write("script.json", JSON.stringify(script));
+      const result = await rig(["run", agent, "--", ...args], { home: home.root, timeoutMs: 180_000 });
+      assert.equal(result.code, 0, `${result.stdout.slice(-2000)}\n${result.stderr.slice(-2000)}`);
+      assert.match(result.stdout, /The command printed the marker\./);
+      const requests = readRecord(join(home.root, "record.jsonl")).filter(
+        (entry) => entry.path === "/v1/chat/completions",
+      );
+      const toolResults = requests.flatMap((entry) =>
+        (entry.body as { messages: Array<{ role: string; content: string }> }).messages.filter(
+          (message) => message.role === "tool",
+        ),
+      );
+      assert.ok(
+        toolResults.some((message) => String(message.content).includes(MARKER)),
+        "the next request carries the command's output",
+      );
     });
   }
 });

@@ -31,8 +31,16 @@ const record = (entry) => {
 record({ event: "start", argv: process.argv.slice(1), env: { OLLAMA_HOST: process.env.OLLAMA_HOST } });
 console.log(`scripted upstream listening on ${host}:${port}`);
 
-function nextReply() {
-  const reply = replies[Math.min(served, replies.length - 1)] ?? {
+// Replies with `match` are chosen by content: the first whose substring appears in the request (and,
+// with `tools: true`, only when tools were offered). The others are used in order, the last repeating.
+function nextReply(body) {
+  const text = JSON.stringify(body ?? "");
+  const matched = replies.find(
+    (reply) => reply.match && text.includes(reply.match) && (!reply.tools || body?.tools?.length),
+  );
+  if (matched) return matched;
+  const ordered = replies.filter((reply) => !reply.match);
+  const reply = ordered[Math.min(served, ordered.length - 1)] ?? {
     deltas: [{ content: "hello from the scripted upstream" }],
   };
   served++;
@@ -94,7 +102,7 @@ createServer(async (req, res) => {
       usage: { prompt_tokens: 2, total_tokens: 2 },
     });
 
-  const reply = nextReply();
+  const reply = nextReply(body);
   if (reply.delay_ms) await sleep(reply.delay_ms);
   if (reply.status && reply.status !== 200)
     return json(reply.status, reply.body ?? { error: { message: "scripted failure" } });
