@@ -68,11 +68,16 @@ describe("what each agent gets", () => {
     assert.ok(env.RIG_AGENT_KEY);
   });
 
-  test("Qwen Code: OpenAI variables and --auth-type openai", () => {
-    const { args, env } = HARNESSES["qwen-code"]!.launch(input());
+  test("Qwen Code: OpenAI variables, --auth-type openai, and its limits in a defaults file rig owns", () => {
+    const { args, env, files } = HARNESSES["qwen-code"]!.launch(input());
     assert.deepEqual(args, ["--auth-type", "openai"]);
-    assert.deepEqual(Object.keys(env).sort(), ["OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL"]);
     assert.equal(env.OPENAI_BASE_URL, "http://127.0.0.1:7878/agents/coder/v1");
+    assert.equal(env.OPENAI_MODEL, "qwen");
+    assert.equal(env.QWEN_CODE_SYSTEM_DEFAULTS_PATH, "/home/u/local-llm/state/harnesses/coder/settings.json");
+    assert.equal(files[0]!.path, env.QWEN_CODE_SYSTEM_DEFAULTS_PATH);
+    assert.deepEqual(JSON.parse(files[0]!.content), {
+      model: { generationConfig: { contextWindowSize: 65536, samplingParams: { max_tokens: 16384 } } },
+    });
   });
 
   test("Pi: a models.json rig owns, with contextWindow and maxTokens, found through PI_CODING_AGENT_DIR", () => {

@@ -148,3 +148,28 @@ describe("a full tool round trip with the real agents against a scripted chat-on
     });
   }
 });
+
+test("qwen-code sends the output limit rig derived from the server's context", async () => {
+  const home = await makeHome(
+    [
+      "harnesses:",
+      `  qwen-code: { command: ${JSON.stringify(agentBin("qwen-code"))} }`,
+      "servers:",
+      scriptedServer("up", { RECORD: "record.jsonl" }, "context: 65536"),
+      "agents:",
+      "  qwen-up: { harness: qwen-code, server: up }",
+      "",
+    ].join("\n"),
+  );
+  homes.push(home);
+  const result = await rig(["run", "qwen-up", "--", "-p", "hello", "-o", "json"], {
+    home: home.root,
+    timeoutMs: 180_000,
+  });
+  assert.equal(result.code, 0, result.stderr.slice(-2000));
+  const requests = readRecord(join(home.root, "record.jsonl")).filter(
+    (entry) => entry.path === "/v1/chat/completions",
+  );
+  assert.ok(requests.length > 0);
+  for (const request of requests) assert.equal((request.body as { max_tokens: number }).max_tokens, 16_384);
+});
