@@ -46,7 +46,3 @@ export function applyRules(body: Json, rules: RequestRules | undefined): Json {
   if (rules.set) out = mergeWinning(out, rules.set);
   return out;
 }
-
-export function hasRules(rules: RequestRules | undefined): boolean {
-  return Boolean(rules && (rules.set || rules.defaults || rules.drop?.length));
-}

@@ -197,16 +197,6 @@ export class Ledger {
     })();
   }
 
-  requests(server?: string, limit = 100): Array<Record<string, unknown>> {
-    return server
-      ? (this.db
-          .prepare("SELECT * FROM requests WHERE server = ? ORDER BY id DESC LIMIT ?")
-          .all(server, limit) as Array<Record<string, unknown>>)
-      : (this.db.prepare("SELECT * FROM requests ORDER BY id DESC LIMIT ?").all(limit) as Array<
-          Record<string, unknown>
-        >);
-  }
-
   launches(server?: string, limit = 50): LaunchRow[] {
     const rows = server
       ? this.db.prepare("SELECT * FROM launches WHERE server = ? ORDER BY id DESC LIMIT ?").all(server, limit)
