@@ -2,22 +2,13 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { loadConfig } from "../../src/config/loader.ts";
 import { launchPlan } from "../../src/supervisor/plan.ts";
 import { rig, rigJson } from "../support/cli.ts";
-import { makeHome, type TestHome } from "../support/home.ts";
+import { homesForThisFile } from "../support/home.ts";
 
-const homes: TestHome[] = [];
-after(async () => {
-  for (const home of homes) await home.cleanup();
-});
-
-async function stack(yaml: string): Promise<TestHome> {
-  const home = await makeHome(yaml);
-  homes.push(home);
-  return home;
-}
+const stack = homesForThisFile();
 
 describe("rig init", () => {
   test("creates the home with a valid commented starter, its schema and a .gitignore; never overwrites", async () => {

@@ -1,22 +1,13 @@
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { isAlive, sleep } from "../../src/system/process.ts";
 import { rig, rigJson } from "../support/cli.ts";
-import { makeHome, type TestHome } from "../support/home.ts";
+import { homesForThisFile, type TestHome } from "../support/home.ts";
 import { type PsRow, tinyServers } from "../support/stack.ts";
 
-const homes: TestHome[] = [];
-after(async () => {
-  for (const home of homes) await home.cleanup();
-});
-
-async function stack(yaml: string): Promise<TestHome> {
-  const home = await makeHome(yaml);
-  homes.push(home);
-  return home;
-}
+const stack = homesForThisFile();
 
 async function ps(home: TestHome): Promise<PsRow[]> {
   return rigJson<PsRow[]>(["ps", "--all"], { home: home.root });

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { after } from "node:test";
 import { freePort } from "../../src/system/ports.ts";
 import { rig } from "./cli.ts";
 
@@ -36,5 +37,18 @@ export async function makeHome(yaml = "", options: { gateway?: string } = {}): P
       await rig(["gateway", "stop"], { home: root });
       rmSync(root, { recursive: true, force: true });
     },
+  };
+}
+
+/** Homes for one test file, every one stopped and removed when the file's tests end. */
+export function homesForThisFile(): (yaml?: string, options?: { gateway?: string }) => Promise<TestHome> {
+  const homes: TestHome[] = [];
+  after(async () => {
+    for (const home of homes) await home.cleanup();
+  });
+  return async (yaml = "", options = {}) => {
+    const home = await makeHome(yaml, options);
+    homes.push(home);
+    return home;
   };
 }
