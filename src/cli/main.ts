@@ -31,6 +31,7 @@ const main = defineCommand({
     history: lazy(() => import("./history.ts")),
     run: lazy(() => import("./run.ts")),
     shims: lazy(() => import("./shims.ts")),
+    models: lazy(() => import("./models.ts")),
   },
 });
 

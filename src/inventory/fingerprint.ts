@@ -5,23 +5,29 @@ import { join } from "node:path";
 export interface ModelFingerprint {
   size: number;
   mtime: string;
-  /** sha256 of the first and last MiB (a file), or of the listing with sizes (a folder). */
+  /** sampledSha256 of a file, or of a folder's listing with sizes and times. */
   sample_sha256: string;
 }
 
 const MIB = 1 << 20;
+const SAMPLES = 4;
 
-function sampleHash(path: string, size: number): string {
-  const hash = createHash("sha256");
+/**
+ * sha256 of four 1 MiB samples spread over the file (start, a third, two thirds, end) and its size:
+ * tells copies from different weights of the same shape without reading gigabytes.
+ */
+export function sampledSha256(path: string, size: number): string {
+  const hash = createHash("sha256").update(`${size}\n`);
   const fd = openSync(path, "r");
   try {
-    const buffer = Buffer.alloc(Math.min(MIB, size));
-    readSync(fd, buffer, 0, buffer.length, 0);
-    hash.update(buffer);
-    if (size > MIB) {
-      const tail = Buffer.alloc(Math.min(MIB, size - MIB));
-      readSync(fd, tail, 0, tail.length, size - tail.length);
-      hash.update(tail);
+    const length = Math.min(MIB, size);
+    const buffer = Buffer.allocUnsafe(length);
+    const offsets = new Set(
+      Array.from({ length: SAMPLES }, (_, index) => Math.floor(((size - length) * index) / (SAMPLES - 1))),
+    );
+    for (const offset of offsets) {
+      const read = readSync(fd, buffer, 0, length, offset);
+      hash.update(buffer.subarray(0, read));
     }
   } finally {
     closeSync(fd);
@@ -38,7 +44,11 @@ export function fingerprint(path: string): ModelFingerprint | undefined {
     return undefined;
   }
   if (stat.isFile()) {
-    return { size: stat.size, mtime: stat.mtime.toISOString(), sample_sha256: sampleHash(path, stat.size) };
+    return {
+      size: stat.size,
+      mtime: stat.mtime.toISOString(),
+      sample_sha256: sampledSha256(path, stat.size),
+    };
   }
   const hash = createHash("sha256");
   let size = 0;

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, ftruncateSync, openSync, readSync, writeSync } from "node:fs";
 
 /** GGUF metadata value types (gguf.h). */
 export const GgufType = {
@@ -62,13 +62,13 @@ class Cursor {
   position = 0;
   constructor(
     private readonly fd: number,
-    private readonly windowSize = 1 << 20,
+    private readonly windowSize = 1 << 18,
   ) {}
 
   private ensure(bytes: number): void {
     if (this.position >= this.start && this.position + bytes <= this.start + this.buffer.length) return;
     const size = Math.max(bytes, this.windowSize);
-    const buffer = Buffer.alloc(size);
+    const buffer = Buffer.allocUnsafe(size);
     const read = readSync(this.fd, buffer, 0, size, this.position);
     if (read < bytes) throw new Error(`unexpected end of file at byte ${this.position}`);
     this.buffer = buffer.subarray(0, read);
@@ -199,8 +199,11 @@ export interface TensorData {
   /** ggml order: dims[0] is the row length. */
   dims: number[];
   type: number;
-  data: Buffer;
+  /** The bytes, or a byte count: when any tensor gives a count, the file is a header and a hole of the full size (inventory tests). */
+  data: Buffer | number;
 }
+
+const byteLength = (data: Buffer | number) => (typeof data === "number" ? data : data.length);
 
 /** A growable byte buffer for the header; tensor data is appended as whole chunks. */
 class Builder {
@@ -317,17 +320,20 @@ export function writeGguf(path: string, metadata: Map<string, GgufValue>, tensor
     for (const dim of tensor.dims) out.u64(dim);
     out.u32(tensor.type);
     out.u64(offset);
-    offset += Math.ceil(tensor.data.length / alignment) * alignment;
+    offset += Math.ceil(byteLength(tensor.data) / alignment) * alignment;
   }
   out.pad(alignment);
-  for (const tensor of tensors) {
-    out.push(tensor.data);
+  const headerLength = out.length;
+  const sparse = tensors.some((tensor) => typeof tensor.data === "number");
+  for (const tensor of sparse ? [] : tensors) {
+    out.push(tensor.data as Buffer);
     out.pad(alignment);
   }
   out.flush();
   const fd = openSync(path, "w");
   try {
     for (const chunk of out.chunks) writeSync(fd, chunk);
+    if (sparse) ftruncateSync(fd, headerLength + offset);
   } finally {
     closeSync(fd);
   }

@@ -1,0 +1,68 @@
+import { existsSync, realpathSync } from "node:fs";
+import { basename, isAbsolute } from "node:path";
+import type { Config, Server } from "../config/loader.ts";
+import type { SourcePosition } from "../config/problems.ts";
+import type { FoundModel } from "./scan.ts";
+
+function real(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `llama3` → `llama3:latest`, as Ollama names it. */
+function ollamaTag(model: string): string {
+  return model.includes(":") ? model : `${model}:latest`;
+}
+
+/** Profile names per model: by path (through symlinks) for files, by name for Ollama tags and HF ids. */
+export function referencesOf(config: Config, models: FoundModel[]): Map<FoundModel, string[]> {
+  const byPath = new Map<string, FoundModel>();
+  for (const model of models) {
+    for (const path of [model.path, ...model.links, ...model.files.flatMap((file) => [file.path, file.real])])
+      byPath.set(path, model);
+    const resolved = real(model.path);
+    if (resolved) byPath.set(resolved, model);
+  }
+  const byName = new Map(models.map((model) => [model.name.toLowerCase(), model]));
+  const references = new Map<FoundModel, string[]>(models.map((model) => [model, []]));
+  for (const server of Object.values(config.servers)) {
+    const model = !server.modelPath
+      ? undefined
+      : server.runtime === "ollama"
+        ? byName.get(ollamaTag(server.modelPath).toLowerCase())
+        : isAbsolute(server.modelPath)
+          ? (byPath.get(server.modelPath) ?? byPath.get(real(server.modelPath) ?? ""))
+          : byName.get(server.modelPath.toLowerCase());
+    if (model) references.get(model)!.push(server.name);
+  }
+  return references;
+}
+
+export interface MissingModel {
+  server: string;
+  model: string;
+  where: SourcePosition;
+  /** Models found with the same file or folder name: where it probably went. */
+  candidates: string[];
+}
+
+/** Profiles whose model file or folder is not there (it moved, or was deleted). */
+export function missingModels(config: Config, models: FoundModel[]): MissingModel[] {
+  const pointsAtPath = (server: Server) => server.modelPath !== undefined && isAbsolute(server.modelPath);
+  return Object.values(config.servers)
+    .filter((server) => pointsAtPath(server) && !existsSync(server.modelPath!))
+    .map((server) => {
+      const name = basename(server.modelPath!);
+      return {
+        server: server.name,
+        model: server.modelPath!,
+        where: config.where(["servers", server.name, "model"]),
+        candidates: models
+          .flatMap((model) => [model.path, ...model.links])
+          .filter((path) => basename(path) === name),
+      };
+    });
+}
