@@ -1,5 +1,6 @@
 import { type Config, loadConfig } from "../config/loader.ts";
 import { ConfigError, formatProblem } from "../config/problems.ts";
+import { docsStale } from "../docs/stamp.ts";
 import { pc } from "./colors.ts";
 
 export { RigError, UsageError } from "./errors.ts";
@@ -20,13 +21,18 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Loads the config; on problems prints each with file:line:col and exits 1. */
+/**
+ * Loads the config; on problems prints each with file:line:col and exits 1. A config whose content
+ * changed since the docs were written regenerates them first (`docs: false` leaves that to the caller).
+ */
 export async function loadOrExit(
   home: string | undefined,
-  options: { positions?: boolean } = {},
+  options: { positions?: boolean; docs?: boolean } = {},
 ): Promise<Config> {
   try {
-    return await loadConfig({ home, ...options });
+    const config = await loadConfig({ home, positions: options.positions });
+    if (options.docs !== false && docsStale(config)) await (await import("./docs.ts")).refreshDocs(config);
+    return config;
   } catch (error) {
     if (error instanceof ConfigError) {
       for (const problem of error.problems) process.stderr.write(`${formatProblem(problem)}\n`);

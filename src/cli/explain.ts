@@ -1,78 +1,40 @@
 import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { defineCommand } from "citty";
-import { formatDuration } from "../config/duration.ts";
 import { type Agent, type Config, findServer, type Server } from "../config/loader.ts";
 import { didYouMean } from "../config/problems.ts";
 import type { RequestRules } from "../config/schema.ts";
-import { agentUrl, gatewayUrl } from "../gateway/urls.ts";
+import { agentFacts, serverFacts } from "../docs/facts.ts";
+import { gatewayUrl } from "../gateway/urls.ts";
 import { harnessFor } from "../harnesses/index.ts";
-import { agentLaunch } from "../harnesses/plan.ts";
-import { launchPlan } from "../supervisor/plan.ts";
 import { shellLine } from "../system/shell.ts";
 import { pc } from "./colors.ts";
 import { homeArg, jsonArg, loadOrExit, printJson, RigError } from "./common.ts";
 
-function serverFacts(config: Config, server: Server) {
-  const plan = launchPlan(config, server);
-  return {
-    name: server.name,
-    runtime: server.runtime,
-    model: server.modelPath ?? server.url ?? null,
-    argv: plan.process?.argv ?? null,
-    env: plan.process?.env ?? {},
-    port: server.port ?? null,
-    upstream: plan.baseUrl,
-    upstream_model: plan.upstreamModel,
-    context: server.context ?? null,
-    ttl: server.ttlMs ? formatDuration(server.ttlMs) : null,
-    group: server.group ?? null,
-    aliases: server.aliases,
-    native_dialects: [...plan.adapter.dialects],
-    translate: server.translate,
-    timeout: {
-      start: formatDuration(server.startTimeoutMs),
-      response: formatDuration(server.responseTimeoutMs),
-    },
-    notes: server.notes ?? null,
-    where: config.where(["servers", server.name]),
-    request: server.request,
-  };
+function explainServer(config: Config, server: Server) {
+  return { ...serverFacts(config, server), where: config.where(["servers", server.name]) };
 }
 
-function agentFacts(config: Config, agent: Agent) {
+function explainAgent(config: Config, agent: Agent) {
+  const facts = agentFacts(config, agent);
   const server = findServer(config, agent.server)!;
-  const harness = harnessFor(agent.harness);
-  const shim = join(config.paths.bin, agent.name);
-  const native = launchPlan(config, server).adapter.dialects.includes(harness.dialect);
-  const launch = agentLaunch(config, agent);
   return {
     kind: "agent" as const,
     name: agent.name,
-    shim: { path: shim, exists: existsSync(shim) },
+    shim: { path: facts.shim, exists: existsSync(facts.shim) },
     launcher: { argv: ["rig", "run", agent.name] },
     agent: {
       harness: agent.harness,
-      command: config.harnesses[agent.harness]?.command ?? harness.defaultCommand,
-      server: server.name,
-      model_id: agent.model_id ?? server.name,
-      args: agent.args,
-      env: agent.env,
+      command: config.harnesses[agent.harness]?.command ?? harnessFor(agent.harness).defaultCommand,
+      server: facts.server,
+      model_id: facts.model_id,
+      args: facts.args,
+      env: facts.env,
       where: config.where(["agents", agent.name]),
     },
-    server: serverFacts(config, server),
-    gateway: {
-      url: agentUrl(config, agent.name),
-      dialect: harness.dialect,
-      route: native ? "native" : `translated ${harness.dialect} → chat`,
-    },
+    server: explainServer(config, server),
+    gateway: facts.gateway,
     request: { server: server.request, agent: agent.request },
-    harness: {
-      command: launch.command,
-      args: launch.args,
-      env: launch.env,
-      files: launch.files.map((file) => file.path),
-    },
+    harness: facts.launch,
   };
 }
 
@@ -88,7 +50,7 @@ function rulesLines(owner: string, rules: RequestRules): string[] {
   return lines;
 }
 
-function serverLines(server: ReturnType<typeof serverFacts>): string[] {
+function serverLines(server: ReturnType<typeof explainServer>): string[] {
   const env = Object.entries(server.env);
   return [
     `runtime   ${server.runtime}`,
@@ -139,7 +101,7 @@ export default defineCommand({
       );
     }
     if (agent) {
-      const facts = agentFacts(config, agent);
+      const facts = explainAgent(config, agent);
       if (args.json) return printJson(facts);
       const rules = [
         ...rulesLines("server", facts.request.server),
@@ -176,7 +138,7 @@ export default defineCommand({
     }
     const facts = {
       kind: "server" as const,
-      ...serverFacts(config, server!),
+      ...explainServer(config, server!),
       gateway: { url: gatewayUrl(config), model: server!.name },
     };
     const users = Object.values(config.agents).filter(

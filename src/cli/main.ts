@@ -32,6 +32,8 @@ const main = defineCommand({
     run: lazy(() => import("./run.ts")),
     shims: lazy(() => import("./shims.ts")),
     models: lazy(() => import("./models.ts")),
+    docs: lazy(() => import("./docs.ts")),
+    add: lazy(() => import("./add.ts")),
   },
 });
 

@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { formatDuration } from "../config/duration.ts";
+import type { ServerStatus } from "../supervisor/supervisor.ts";
 import { pc } from "./colors.ts";
 import { homeArg, jsonArg, loadOrExit, printJson } from "./common.ts";
 import { daemonStatus } from "./daemon-client.ts";
@@ -23,7 +24,23 @@ export default defineCommand({
   async run({ args }) {
     const config = await loadOrExit(args.home);
     const status = await daemonStatus(config);
-    const servers = (status?.servers ?? []).filter((server) => args.all || server.state !== "stopped");
+    // Without a daemon nothing runs: --all still lists every profile, as stopped.
+    const known: ServerStatus[] =
+      status?.servers ??
+      Object.values(config.servers).map((server) => ({
+        name: server.name,
+        runtime: server.runtime,
+        state: "stopped",
+        pid: null,
+        port: null,
+        uptime_s: null,
+        ttl_left_s: null,
+        requests: 0,
+        in_flight: 0,
+        error: null,
+        stale: false,
+      }));
+    const servers = known.filter((server) => args.all || server.state !== "stopped");
     if (args.json) {
       return printJson(
         servers.map(

@@ -37,6 +37,8 @@ export interface Config {
   agents: Record<string, Agent>;
   /** Hash of the merged config, recorded with every launch. */
   hash: string;
+  /** Values expanded from `${env:NAME}` → that reference: what generated docs print instead of secrets. */
+  expanded: Map<string, string>;
   /** Where a key path was written (file:line:col), walking up to the nearest written parent. */
   where(path: KeyPath): SourcePosition;
 }
@@ -62,6 +64,8 @@ export interface Parsed {
   raw: RawConfig;
   files: string[];
   texts: string[];
+  /** Values that came from `${env:NAME}`, each with the reference that produced it. */
+  expanded: Map<string, string>;
   where(path: KeyPath): SourcePosition;
 }
 
@@ -86,7 +90,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<Config> {
   const raw = cached?.raw ?? parsed!.raw;
   const files = cached?.files ?? parsed!.files;
   const where = parsed ? parsed.where : (): SourcePosition => ({ file: home.config, line: 0, col: 0 });
-  const config = resolve(raw, home, files, where);
+  const config = resolve(raw, home, files, where, parsed?.expanded ?? new Map());
   const semantic = checkReferences(config);
   if (semantic.some((problem) => problem.level === "error")) throw new ConfigError(semantic);
   if (parsed && options.text === undefined) writeCache(home, parsed);
@@ -186,6 +190,7 @@ function resolve(
   home: HomePaths,
   files: string[],
   where: (path: KeyPath) => SourcePosition,
+  expanded: Map<string, string>,
 ): Config {
   const runtimes = Object.fromEntries(
     Object.entries(raw.runtimes).map(([kind, value]) => [
@@ -254,6 +259,7 @@ function resolve(
     servers,
     agents,
     hash: hashOf(raw),
+    expanded,
     where,
   };
 }

@@ -51,6 +51,7 @@ function parseSource(
   text: string,
   env: NodeJS.ProcessEnv,
   problems: Problem[],
+  expanded: Map<string, string>,
 ): ParsedFile | undefined {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
@@ -69,7 +70,10 @@ function parseSource(
       if (typeof node.value !== "string" || !node.value.includes("${env:")) return;
       node.value = node.value.replace(ENV_REFERENCE, (whole, name: string, fallback: string | undefined) => {
         const value = env[name];
-        if (value !== undefined && value !== "") return value;
+        if (value !== undefined && value !== "") {
+          expanded.set(value, `\${env:${name}}`);
+          return value;
+        }
         if (fallback !== undefined) return fallback;
         problems.push({
           level: "error",
@@ -137,8 +141,10 @@ function knownKeysAt(schema: ZodType, path: KeyPath): string[] {
 
 export function parseConfig(home: HomePaths, env: NodeJS.ProcessEnv, text: string | undefined): Parsed {
   const problems: Problem[] = [];
+  const expanded = new Map<string, string>();
   const mainText = text ?? readSource(home.config, problems);
-  const mainParsed = mainText === undefined ? undefined : parseSource(home.config, mainText, env, problems);
+  const mainParsed =
+    mainText === undefined ? undefined : parseSource(home.config, mainText, env, problems, expanded);
   if (!mainParsed) throw new ConfigError(problems);
 
   const merged = (mainParsed.doc.toJS() ?? {}) as Record<string, unknown>;
@@ -179,7 +185,8 @@ export function parseConfig(home: HomePaths, env: NodeJS.ProcessEnv, text: strin
     }
     for (const file of matches) {
       const includeText = readSource(file, problems);
-      const parsed = includeText === undefined ? undefined : parseSource(file, includeText, env, problems);
+      const parsed =
+        includeText === undefined ? undefined : parseSource(file, includeText, env, problems, expanded);
       if (!parsed) continue;
       files.push(file);
       texts.push(includeText!);
@@ -272,5 +279,5 @@ export function parseConfig(home: HomePaths, env: NodeJS.ProcessEnv, text: strin
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
-  return { raw: result.data, files, texts, where: (path) => where(path) };
+  return { raw: result.data, files, texts, expanded, where: (path) => where(path) };
 }

@@ -127,4 +127,4 @@ export function agentName(harness: string, server: string): string {
   return `${short[harness] ?? harness}-${server}`;
 }
 
-export const STARTER_GITIGNORE = "# written by rig init\nstate/\nlogs/\n";
+export const STARTER_GITIGNORE = "# written by rig init\nstate/\nlogs/\n*.bak\n*.rig-partial\n";

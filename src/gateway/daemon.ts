@@ -89,6 +89,20 @@ export interface DaemonState {
   started_at: string;
 }
 
+/** The daemon keeps docs/ current when rig.yaml changes under it; a failure is logged, never fatal. */
+async function regenerateDocs(config: Config, logLine: (text: string) => void): Promise<void> {
+  const { docsStale } = await import("../docs/stamp.ts");
+  if (!docsStale(config)) return;
+  try {
+    const { writeDocs } = await import("../docs/write.ts");
+    for (const action of await writeDocs(config))
+      if (action.state !== "unchanged")
+        logLine(`docs ${action.state} ${action.path}${action.reason ? `: ${action.reason}` : ""}`);
+  } catch (error) {
+    logLine(`docs not regenerated: ${(error as Error).message}`);
+  }
+}
+
 export function daemonStateFile(state: string): string {
   return join(state, "gateway.json");
 }
@@ -222,6 +236,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       current = next;
       void supervisor.reload(next);
       logLine(`config reloaded (${next.hash})`);
+      void regenerateDocs(next, logLine);
     },
     logLine,
   );

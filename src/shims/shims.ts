@@ -7,9 +7,12 @@ export const SHIM_MARKER = "# rig shim: written by `rig shims sync`; change rig.
 export const WRAPPERS_FILE = "WRAPPERS.md";
 const WRAPPERS_MARKER = "<!-- written by rig shims sync -->";
 
-/** The shim for one agent: a one-word command that runs the agent through rig. */
-export function shimText(rig: string[], agent: string): string {
-  return `#!/bin/sh\n${SHIM_MARKER}\nexec ${rig.map(shellQuote).join(" ")} run ${shellQuote(agent)} "$@"\n`;
+/**
+ * The shim for one agent: a one-word command that runs the agent through rig, in the home it was
+ * written from (whatever RIG_HOME says at the time), with every word after it passed to the agent.
+ */
+export function shimText(rig: string[], home: string, agent: string): string {
+  return `#!/bin/sh\n${SHIM_MARKER}\nexec ${[...rig, "run", "--home", home, agent].map(shellQuote).join(" ")} -- "$@"\n`;
 }
 
 export function isRigFile(content: string): boolean {
@@ -54,7 +57,7 @@ export function planShims(
   const actions: ShimAction[] = [];
   for (const agent of Object.keys(config.agents)) {
     const path = join(agent);
-    const wanted = shimText(rig, agent);
+    const wanted = shimText(rig, config.home.root, agent);
     const current = existing.get(agent);
     if (current === undefined) actions.push({ kind: "write", path, content: wanted, agent, reason: "new" });
     else if (!isRigFile(current)) actions.push({ kind: "foreign", path, agent });

@@ -107,20 +107,23 @@ describe("rig shims", () => {
     );
     const shim = readFileSync(join(home.root, "bin", "claude-echo"), "utf8");
     assert.match(shim, /^#!\/bin\/sh\n# rig shim: written by `rig shims sync`/);
-    assert.match(shim, /run claude-echo "\$@"\n$/);
+    assert.match(shim, new RegExp(`run --home ${home.root} claude-echo -- "\\$@"\\n$`));
     assert.match(
       readFileSync(join(home.root, "bin", "WRAPPERS.md"), "utf8"),
       /\| `claude-echo` \| claude-code \| echo \| command \|/,
     );
+    // Whatever RIG_HOME says, the shim runs in its own home, and every word after it reaches the agent.
     const viaShim = await new Promise<string>((resolve) =>
       execFile(
         join(home.root, "bin", "claude-echo"),
-        ["--dry-run", "--json"],
-        { env: { ...process.env, RIG_HOME: home.root } },
+        ["--print", "say hi"],
+        { env: { ...process.env, RIG_HOME: "/nonexistent" } },
         (_error, stdout) => resolve(stdout),
       ),
     );
-    assert.equal(JSON.parse(viaShim).env.ANTHROPIC_BASE_URL, `${home.url}/agents/claude-echo`);
+    const ran = JSON.parse(viaShim) as { argv: string[]; status: number };
+    assert.deepEqual(ran.argv.slice(-2), ["--print", "say hi"]);
+    assert.equal(ran.status, 200);
     const listed = await rigJson<Array<{ agent: string; state: string }>>(["shims", "ls"], {
       home: home.root,
     });

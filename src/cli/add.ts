@@ -1,0 +1,263 @@
+import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { relative, resolve } from "node:path";
+import { defineCommand } from "citty";
+import { entryYaml, insertEntry, type Section, writeConfigAtomically } from "../config/editor.ts";
+import { type Config, findServer, loadConfig } from "../config/loader.ts";
+import { didYouMean, formatWhere } from "../config/problems.ts";
+import { HARNESS_NAMES } from "../harnesses/index.ts";
+import { RUNTIME_KINDS } from "../runtimes/index.ts";
+import { pc } from "./colors.ts";
+import { homeArg, jsonArg, loadOrExit, printJson, RigError, UsageError } from "./common.ts";
+
+/** How rig.yaml should name a path: relative inside the home, `~/…` inside the user's home, else absolute. */
+function configPath(path: string, home: string): string {
+  if (path === home || path.startsWith(`${home}/`)) return relative(home, path) || ".";
+  const user = homedir();
+  return path.startsWith(`${user}/`) ? `~${path.slice(user.length)}` : path;
+}
+
+/** The words after `--`, numbers written as numbers so rig.yaml reads `[--threads, 8]`. */
+function afterSeparator(rawArgs: string[]): Array<string | number> {
+  const separator = rawArgs.indexOf("--");
+  const words = separator === -1 ? [] : rawArgs.slice(separator + 1);
+  return words.map((word) =>
+    /^-?\d+(\.\d+)?$/.test(word) && String(Number(word)) === word ? Number(word) : word,
+  );
+}
+
+const commonArgs = {
+  "dry-run": { type: "boolean", description: "show what would be added; write nothing" },
+  ...homeArg,
+  ...jsonArg,
+} as const;
+
+/** The config (with positions, for error messages), after checking the new name is free and valid. */
+async function configForNewName(home: string | undefined, name: string): Promise<Config> {
+  const config = await loadOrExit(home, { positions: true, docs: false });
+  assertNewName(config, name);
+  return config;
+}
+
+function assertNewName(config: Config, name: string): void {
+  const taken = config.servers[name]
+    ? (["servers", name] as const)
+    : config.agents[name]
+      ? (["agents", name] as const)
+      : findServer(config, name)
+        ? (["servers", findServer(config, name)!.name, "aliases"] as const)
+        : undefined;
+  if (taken)
+    throw new RigError(
+      `\`${name}\` is already used by ${taken.slice(0, 2).join(".")} (${formatWhere(config.where([...taken]))}); pick another name, or edit that entry`,
+    );
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name))
+    throw new UsageError(
+      `\`${name}\`: use letters, digits, '.', '_' and '-' (it becomes a command and a URL part)`,
+    );
+}
+
+interface AddArgs {
+  name: string;
+  json?: boolean;
+  "dry-run"?: boolean;
+}
+
+/**
+ * Inserts the entry (fields left undefined are not written), validates the whole result, writes it
+ * with a backup, then syncs shims and docs.
+ */
+async function addEntry(
+  config: Config,
+  section: Section,
+  args: AddArgs,
+  fields: Record<string, unknown>,
+  notes: string[],
+) {
+  const name = args.name;
+  const options = { json: Boolean(args.json), dryRun: Boolean(args["dry-run"]) };
+  const entry = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
+  const file = config.files[0]!;
+  const before = readFileSync(file, "utf8");
+  let text: string;
+  try {
+    text = insertEntry(before, section, name, entry);
+  } catch (error) {
+    throw new RigError((error as Error).message);
+  }
+  const edited = await loadConfig({ home: config.home.root, text });
+  const result = {
+    file,
+    section,
+    name,
+    entry,
+    written: !options.dryRun,
+    backup: undefined as string | undefined,
+    shims: [] as string[],
+  };
+  if (!options.dryRun) {
+    result.backup = writeConfigAtomically(file, before, text).backup;
+    const { syncShims } = await import("./shims.ts");
+    result.shims = syncShims(edited)
+      .filter((action) => action.kind === "write" && action.agent)
+      .map((action) => action.path);
+    const { refreshDocs } = await import("./docs.ts");
+    refreshDocs(edited);
+  }
+  if (options.json) return printJson(result);
+  process.stdout.write(
+    `${options.dryRun ? pc.yellow("would add to") : pc.green("added to")} ${formatWhere(edited.where([section, name]))}\n${entryYaml(section, name, entry)}`,
+  );
+  for (const shim of result.shims) process.stdout.write(`${pc.green("command")} ${shim}\n`);
+  for (const note of notes) process.stdout.write(`${pc.dim("note:")} ${note}\n`);
+  if (result.backup) process.stdout.write(pc.dim(`backup: ${result.backup}\n`));
+}
+
+const server = defineCommand({
+  meta: {
+    name: "server",
+    description:
+      "add a server profile: the runtime and context come from the model files (rig add server <name> --model PATH [-- runtime args])",
+  },
+  args: {
+    name: { type: "positional", required: true, description: "profile name (the model name clients send)" },
+    model: {
+      type: "string",
+      required: true,
+      description: "model file or folder (or a tag/id with --runtime)",
+      valueHint: "PATH",
+    },
+    runtime: {
+      type: "string",
+      description: `runtime kind (${RUNTIME_KINDS.join(", ")}); inferred from the files`,
+      valueHint: "KIND",
+    },
+    port: { type: "string", description: "fixed port (default: a free one at each start)", valueHint: "N" },
+    context: {
+      type: "string",
+      description: "context window (default: the model's trained context)",
+      valueHint: "N",
+    },
+    ttl: { type: "string", description: "unload after this long idle (e.g. 30m)", valueHint: "DURATION" },
+    group: { type: "string", description: "servers in one group never run together", valueHint: "NAME" },
+    notes: { type: "string", description: "why these flags (kept in rig.yaml and the docs)" },
+    ...commonArgs,
+  },
+  async run({ args, rawArgs }) {
+    const config = await configForNewName(args.home, args.name);
+    const notes: string[] = [];
+    const given = resolve(args.model.replace(/^~(?=\/|$)/, homedir()));
+    let runtime = args.runtime;
+    let model = args.model;
+    let context = args.context === undefined ? undefined : Number(args.context);
+    if (runtime && !RUNTIME_KINDS.includes(runtime))
+      throw new UsageError(
+        `unknown runtime \`${runtime}\`${didYouMean(runtime, RUNTIME_KINDS)} (known: ${RUNTIME_KINDS.join(", ")})`,
+      );
+    if (existsSync(given) || !runtime) {
+      const { detectModel } = await import("../inventory/detect.ts");
+      const detected = detectModel(given);
+      if (typeof detected === "string")
+        throw new RigError(
+          `${detected}${existsSync(given) ? "" : "; for a registry id or tag (ollama, vllm, lmstudio) pass --runtime"}`,
+        );
+      runtime ??= detected.runtime;
+      model = configPath(detected.path, config.home.root);
+      if (context === undefined && detected.model.facts.context) {
+        context = detected.model.facts.context;
+        notes.push(
+          `context ${context} is the model's trained context; lower it in rig.yaml if memory is short`,
+        );
+      }
+    }
+    if (context !== undefined && !(Number.isInteger(context) && context > 0))
+      throw new UsageError(`--context must be a positive whole number of tokens, not ${args.context}`);
+    const port = args.port === undefined ? undefined : Number(args.port);
+    const runtimeArgs = afterSeparator(rawArgs);
+    await addEntry(
+      config,
+      "servers",
+      args,
+      {
+        runtime,
+        model,
+        args: runtimeArgs.length ? runtimeArgs : undefined,
+        port,
+        context,
+        ttl: args.ttl,
+        group: args.group,
+        notes: args.notes,
+      },
+      [
+        ...notes,
+        `start it: rig serve ${args.name}   (or send a request for model "${args.name}" to the gateway)`,
+      ],
+    );
+  },
+});
+
+const agent = defineCommand({
+  meta: {
+    name: "agent",
+    description:
+      "add an agent profile: a coding agent pointed at a server, with a one-word command (rig add agent <name> --harness H --server S)",
+  },
+  args: {
+    name: {
+      type: "positional",
+      required: true,
+      description: "agent name; it becomes the command (e.g. claude-qwen)",
+    },
+    harness: {
+      type: "string",
+      required: true,
+      description: `the agent CLI (${HARNESS_NAMES.join(", ")})`,
+      valueHint: "H",
+    },
+    server: {
+      type: "string",
+      required: true,
+      description: "the server profile (or alias) it talks to",
+      valueHint: "S",
+    },
+    "model-id": {
+      type: "string",
+      description: "the model name the agent is configured with (default: the server name)",
+    },
+    ...commonArgs,
+  },
+  async run({ args, rawArgs }) {
+    const config = await configForNewName(args.home, args.name);
+    if (!HARNESS_NAMES.includes(args.harness))
+      throw new UsageError(
+        `unknown harness \`${args.harness}\`${didYouMean(args.harness, HARNESS_NAMES)} (known: ${HARNESS_NAMES.join(", ")})`,
+      );
+    if (!findServer(config, args.server)) {
+      const names = Object.values(config.servers).flatMap((server) => [server.name, ...server.aliases]);
+      throw new RigError(
+        `no server \`${args.server}\`${didYouMean(args.server, names)}; add one first: rig add server <name> --model PATH`,
+      );
+    }
+    const agentArgs = afterSeparator(rawArgs);
+    await addEntry(
+      config,
+      "agents",
+      args,
+      {
+        harness: args.harness,
+        server: args.server,
+        model_id: args["model-id"],
+        args: agentArgs.length ? agentArgs : undefined,
+      },
+      [`run it: ${args.name}   (or rig run ${args.name})`],
+    );
+  },
+});
+
+export default defineCommand({
+  meta: {
+    name: "add",
+    description: "add a server or agent profile to rig.yaml, keeping its comments: server | agent",
+  },
+  subCommands: { server, agent },
+});

@@ -1,0 +1,182 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { parse } from "yaml";
+import { agentBin } from "../../scripts/install-agents.mjs";
+import { freePort } from "../../src/system/ports.ts";
+import { sleep } from "../../src/system/process.ts";
+import { rig } from "../support/cli.ts";
+import { tinyModel } from "../support/llama.ts";
+import { mlxFolder, writeModelGguf } from "../support/model-trees.ts";
+
+const homes: string[] = [];
+after(async () => {
+  for (const home of homes) {
+    await rig(["gateway", "stop"], { home });
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+/** A home as `rig init` writes it (the commented starter), made safe for a test: its own port and bin. */
+async function initHome(): Promise<string> {
+  const home = join(mkdtempSync(join(tmpdir(), "rig-add-")), "home");
+  homes.push(home);
+  const init = await rig(["init", "--home", home]);
+  assert.equal(init.code, 0, init.stderr);
+  const file = join(home, "rig.yaml");
+  const starter = readFileSync(file, "utf8")
+    .replace("port: 7878", `port: ${await freePort()}`)
+    .replace("bin: ~/.local/bin", "bin: bin")
+    .replace(
+      /^servers:/m,
+      `harnesses:\n  claude-code: { command: ${JSON.stringify(agentBin("claude-code"))} }\n\nservers:`,
+    );
+  writeFileSync(file, starter);
+  return home;
+}
+
+/** Every line of `before` is still in `after`, in the same order. */
+function keepsEveryLine(before: string, after: string): void {
+  const lines = after.split("\n");
+  let at = 0;
+  for (const line of before.split("\n")) {
+    const found = lines.indexOf(line, at);
+    assert.ok(found !== -1, `line kept: ${JSON.stringify(line)}`);
+    at = found + 1;
+  }
+}
+
+function runShim(path: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      path,
+      args,
+      { env: { ...process.env, CI: "1", RIG_HOME: "/nonexistent" }, timeout: 240_000 },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe("rig add", () => {
+  test("server + agent on a commented starter give a working one-word command, every comment kept", async () => {
+    const home = await initHome();
+    const file = join(home, "rig.yaml");
+    const before = readFileSync(file, "utf8");
+    const model = await tinyModel({ endsTurns: true });
+
+    const server = await rig(
+      ["add", "server", "tiny", "--model", model, "--", "--threads", "2", "--parallel", "2"],
+      {
+        home,
+      },
+    );
+    assert.equal(server.code, 0, server.stderr);
+    assert.match(server.stdout, /added to .*rig\.yaml:\d+:3/);
+    assert.match(server.stdout, /context 65536 is the model's trained context/);
+    const afterServer = readFileSync(file, "utf8");
+    keepsEveryLine(before, afterServer);
+    assert.equal(readFileSync(`${file}.bak`, "utf8"), before, "the backup is the file as it was");
+    assert.deepEqual(parse(afterServer).servers.tiny, {
+      runtime: "llama.cpp",
+      model: model.startsWith(homedir()) ? `~${model.slice(homedir().length)}` : model,
+      args: ["--threads", 2, "--parallel", 2],
+      context: 65536,
+    });
+
+    const agent = await rig(["add", "agent", "claude-tiny", "--harness", "claude-code", "--server", "tiny"], {
+      home,
+    });
+    assert.equal(agent.code, 0, agent.stderr);
+    keepsEveryLine(afterServer, readFileSync(file, "utf8"));
+    const shim = join(home, "bin", "claude-tiny");
+    assert.match(agent.stdout, new RegExp(`command ${shim}`));
+
+    const docs = readFileSync(join(home, "docs", "STACK.md"), "utf8");
+    assert.match(docs, /### claude-tiny/, "the docs know the new agent");
+
+    const answer = await runShim(shim, ["-p", "say hi", "--output-format", "json"]);
+    assert.equal(answer.code, 0, `${answer.stdout.slice(-1500)}\n${answer.stderr.slice(-1500)}`);
+    assert.equal(JSON.parse(answer.stdout).type, "result", "Claude Code answered through the tiny model");
+    let log = "";
+    for (let i = 0; i < 30 && !log.includes("agent=claude-tiny status=200"); i++) {
+      await sleep(100);
+      log = readFileSync(join(home, "logs", "gateway.log"), "utf8");
+    }
+    assert.match(log, /POST \/agents\/claude-tiny\/v1\/messages server=tiny agent=claude-tiny status=200/);
+  });
+
+  test("infers mlx from an MLX folder and writes paths inside the home relative to it", async () => {
+    const home = await initHome();
+    mlxFolder(join(home, "models", "qwen-mlx"));
+    const result = await rig(
+      ["add", "server", "qwen", "--model", join(home, "models", "qwen-mlx"), "--json"],
+      { home },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    const added = JSON.parse(result.stdout);
+    assert.deepEqual(added.entry, { runtime: "mlx", model: "models/qwen-mlx", context: 40960 });
+    assert.equal(parse(readFileSync(join(home, "rig.yaml"), "utf8")).servers.qwen.runtime, "mlx");
+  });
+
+  test("a name that exists, an invalid result, or a missing file is an error and leaves rig.yaml alone", async () => {
+    const home = await initHome();
+    const file = join(home, "rig.yaml");
+    writeModelGguf(join(home, "models", "m.gguf"), { dense: true, context: 4096 });
+    assert.equal(
+      (await rig(["add", "server", "m", "--model", join(home, "models", "m.gguf")], { home })).code,
+      0,
+    );
+    const before = readFileSync(file, "utf8");
+    rmSync(`${file}.bak`);
+
+    const taken = await rig(["add", "server", "m", "--model", join(home, "models", "m.gguf")], { home });
+    assert.equal(taken.code, 1);
+    assert.match(taken.stderr, /`m` is already used by servers\.m \(.*rig\.yaml:\d+:3\); pick another name/);
+
+    const gatewayPort = parse(before).gateway.port;
+    const clash = await rig(
+      ["add", "server", "m2", "--model", join(home, "models", "m.gguf"), "--port", String(gatewayPort)],
+      {
+        home,
+      },
+    );
+    assert.equal(clash.code, 1);
+    assert.match(clash.stderr, /port \d+ is the gateway's port/);
+
+    const missing = await rig(["add", "server", "x", "--model", join(home, "models", "nope.gguf")], { home });
+    assert.equal(missing.code, 1);
+    assert.match(
+      missing.stderr,
+      /no file or folder at .*nope\.gguf; for a registry id or tag .* pass --runtime/,
+    );
+
+    const harness = await rig(["add", "agent", "a", "--harness", "claud-code", "--server", "m"], { home });
+    assert.equal(harness.code, 2);
+    assert.match(harness.stderr, /unknown harness `claud-code`; did you mean `claude-code`\?/);
+    const server = await rig(["add", "agent", "a", "--harness", "codex", "--server", "mm"], { home });
+    assert.equal(server.code, 1);
+    assert.match(server.stderr, /no server `mm`; did you mean `m`\?/);
+
+    const dry = await rig(["add", "agent", "a", "--harness", "codex", "--server", "m", "--dry-run"], {
+      home,
+    });
+    assert.equal(dry.code, 0);
+    assert.match(dry.stdout, /would add to .*\na: \{ harness: codex, server: m \}/);
+
+    assert.equal(readFileSync(file, "utf8"), before, "rig.yaml untouched");
+    assert.ok(!existsSync(`${file}.bak`), "no backup when nothing was written");
+  });
+
+  test("a registry tag needs --runtime, and then is written as given", async () => {
+    const home = await initHome();
+    const result = await rig(
+      ["add", "server", "llama3", "--model", "llama3:8b", "--runtime", "ollama", "--json"],
+      { home },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout).entry, { runtime: "ollama", model: "llama3:8b" });
+  });
+});
