@@ -1,10 +1,12 @@
 // Gateway overhead, measured in one run on one machine: the same llama-server reached directly and
-// through rig (a `remote` profile pointing at it, so both paths share one upstream), llama-server's
-// own router mode as a peer, and a fast scripted upstream that exposes rig's own cost.
-// Writes a markdown table to stdout: tokens/s ratio, added time to first byte p50/p99, gateway RSS.
+// through rig (a `remote` profile pointing at it, so both paths share one upstream), beside two peers:
+// llama-server's own router mode, and a bare node:http + undici hop (bench/minimal-proxy.mjs, the
+// floor for any Node gateway). A fast scripted upstream exposes rig's own cost. Every measurement
+// interleaves the paths (rotating their order) so drift on a busy machine hits them alike.
+// Writes a markdown report to stdout: tokens/s ratios, added time to first byte, gateway RSS.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
+import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,8 +17,17 @@ import { SCRIPTED_UPSTREAM } from "../test/support/stack.ts";
 
 const MAIN = fileURLToPath(new URL("../dist/main.mjs", import.meta.url));
 const TOKENS = Number(process.env.TOKENS ?? 96);
-const REQUESTS_PER_CLIENT = Number(process.env.REQUESTS ?? 6);
-const CONCURRENCY = [1, 8, 32];
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const TTFB_PAIRS = Number(process.env.TTFB_PAIRS ?? 150);
+/** Concurrency → requests per client in one run. */
+const LOADS: [number, number][] = [
+  [1, 10],
+  [8, 4],
+  [32, 2],
+];
+const MINIMAL_PROXY = fileURLToPath(new URL("./minimal-proxy.mjs", import.meta.url));
+// Agents and the official SDKs keep connections alive; so does this client.
+const keepAlive = new Agent({ keepAlive: true, maxSockets: 64 });
 const children: ChildProcess[] = [];
 let stopGateway = () => {};
 
@@ -38,13 +49,13 @@ interface Sample {
   tokens: number;
 }
 
-/** One streamed chat completion on a fresh connection: time to the first content token, tokens counted. */
-function stream(url: string, model: string): Promise<Sample> {
+/** One streamed chat completion: time to the first content token, tokens counted. */
+function stream(url: string, model: string, maxTokens = TOKENS, fresh = false): Promise<Sample> {
   return new Promise((resolve, reject) => {
     const body = JSON.stringify({
       model,
       stream: true,
-      max_tokens: TOKENS,
+      max_tokens: maxTokens,
       messages: [{ role: "user", content: "Say something." }],
     });
     const started = performance.now();
@@ -55,7 +66,7 @@ function stream(url: string, model: string): Promise<Sample> {
       url,
       {
         method: "POST",
-        agent: false,
+        agent: fresh ? false : keepAlive,
         headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
       },
       (res) => {
@@ -80,29 +91,54 @@ function stream(url: string, model: string): Promise<Sample> {
         res.on("error", reject);
       },
     );
-    req.on("error", reject);
+    req.on("error", (error) =>
+      reject(new Error(`${url} (${model}, ${fresh ? "new connection" : "keep-alive"}): ${error.message}`)),
+    );
     req.end(body);
   });
 }
 
-async function load(
-  url: string,
-  model: string,
-  concurrency: number,
-): Promise<{ tokensPerSecond: number; ttfb: number[] }> {
+interface Target {
+  url: string;
+  model: string;
+  /** A new connection per request: llama-server closes its connection after every stream. */
+  fresh: boolean;
+}
+
+/** Tokens per second of `concurrency` clients each streaming `requests` answers. */
+async function load(target: Target, concurrency: number, requests: number): Promise<number> {
   const started = performance.now();
-  const samples: Sample[] = [];
+  let tokens = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      for (let i = 0; i < REQUESTS_PER_CLIENT; i++) samples.push(await stream(url, model));
+      for (let i = 0; i < requests; i++) {
+        // Awaited first: `tokens += await …` would read `tokens` before the wait and lose other clients' counts.
+        const sample = await stream(target.url, target.model, TOKENS, target.fresh);
+        tokens += sample.tokens;
+      }
     }),
   );
-  const seconds = (performance.now() - started) / 1000;
-  return {
-    tokensPerSecond: samples.reduce((sum, sample) => sum + sample.tokens, 0) / seconds,
-    ttfb: samples.map((sample) => sample.ttfbMs),
-  };
+  return tokens / ((performance.now() - started) / 1000);
 }
+
+/** Each path's runs, interleaved round by round in a rotating order. */
+async function interleaved<T>(
+  targets: Record<string, Target>,
+  rounds: number,
+  run: (target: Target, name: string) => Promise<T>,
+): Promise<Record<string, T[]>> {
+  const names = Object.keys(targets);
+  const results: Record<string, T[]> = Object.fromEntries(names.map((name) => [name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(round + i) % names.length]!;
+      results[name]!.push(await run(targets[name]!, name));
+    }
+  }
+  return results;
+}
+
+const median = (values: number[]) => percentile(values, 50);
 
 const percentile = (values: number[], p: number) => {
   const sorted = values.filter((value) => !Number.isNaN(value)).sort((a, b) => a - b);
@@ -110,49 +146,66 @@ const percentile = (values: number[], p: number) => {
 };
 
 function rssMb(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return match ? Number(match[1]) / 1024 : Number.NaN;
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match ? Number(match[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
 }
 
 async function main() {
   const model = await tinyModel();
   const work = mkdtempSync(join(tmpdir(), "rig-bench-gw-"));
   const llamaArgs = ["-c", String(32 * 256), "--parallel", "32", "--threads", "1", "-n", String(TOKENS)];
+  const start = async (argv: string[], health: string, env?: NodeJS.ProcessEnv) => {
+    children.push(spawn(argv[0]!, argv.slice(1), { stdio: "ignore", env: { ...process.env, ...env } }));
+    await waitHealthy(health);
+  };
 
   const directPort = await freePort();
-  children.push(
-    spawn(llamaServer(), ["-m", model, "--host", "127.0.0.1", "--port", String(directPort), ...llamaArgs], {
-      stdio: "ignore",
-    }),
+  await start(
+    [llamaServer(), "-m", model, "--host", "127.0.0.1", "--port", String(directPort), ...llamaArgs],
+    `http://127.0.0.1:${directPort}/health`,
   );
-  await waitHealthy(`http://127.0.0.1:${directPort}/health`);
-
   const fastPort = await freePort();
   const script = join(work, "fast.json");
   writeFileSync(
     script,
     JSON.stringify([{ deltas: Array.from({ length: TOKENS }, (_, i) => ({ content: ` w${i}` })) }]),
   );
-  children.push(
-    spawn(process.execPath, [SCRIPTED_UPSTREAM, "--port", String(fastPort)], {
-      stdio: "ignore",
-      env: { ...process.env, SCRIPT: script },
-    }),
+  await start(
+    [process.execPath, SCRIPTED_UPSTREAM, "--port", String(fastPort)],
+    `http://127.0.0.1:${fastPort}/health`,
+    { SCRIPT: script },
   );
-  await waitHealthy(`http://127.0.0.1:${fastPort}/health`);
-
   const routerDir = join(work, "models");
   mkdirSync(routerDir);
   writeFileSync(join(routerDir, "tiny.gguf"), readFileSync(model));
   const routerPort = await freePort();
-  children.push(
-    spawn(
+  await start(
+    [
       llamaServer(),
-      ["--models-dir", routerDir, "--host", "127.0.0.1", "--port", String(routerPort), ...llamaArgs],
-      { stdio: "ignore" },
-    ),
+      "--models-dir",
+      routerDir,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(routerPort),
+      ...llamaArgs,
+    ],
+    `http://127.0.0.1:${routerPort}/health`,
   );
-  await waitHealthy(`http://127.0.0.1:${routerPort}/health`);
+  const minimalPort = await freePort();
+  const minimalFastPort = await freePort();
+  await start(
+    [process.execPath, MINIMAL_PROXY, String(minimalPort), `http://127.0.0.1:${directPort}`],
+    `http://127.0.0.1:${minimalPort}/health`,
+  );
+  await start(
+    [process.execPath, MINIMAL_PROXY, String(minimalFastPort), `http://127.0.0.1:${fastPort}`],
+    `http://127.0.0.1:${minimalFastPort}/health`,
+  );
 
   const home = join(work, "home");
   mkdirSync(home);
@@ -166,66 +219,87 @@ async function main() {
   });
   const gatewayPid = (JSON.parse(started.stdout) as { pid: number }).pid;
   stopGateway = () => spawnSync(process.execPath, [MAIN, "gateway", "stop", "--home", home]);
-  const rig = `http://127.0.0.1:${gatewayPort}/v1/chat/completions`;
 
-  // Warm every path once (the router loads its model on first use).
-  await stream(`http://127.0.0.1:${directPort}/v1/chat/completions`, "tiny");
-  await stream(rig, "tiny");
-  await stream(rig, "fast");
-  const routerUrl = `http://127.0.0.1:${routerPort}/v1/chat/completions`;
-  const routerWorks = await stream(routerUrl, "tiny").then(
-    () => true,
-    () => false,
-  );
+  const chat = (port: number, name: string): Target => ({
+    url: `http://127.0.0.1:${port}/v1/chat/completions`,
+    model: name,
+    fresh: name === "tiny",
+  });
+  const llama: Record<string, Target> = {
+    direct: chat(directPort, "tiny"),
+    rig: chat(gatewayPort, "tiny"),
+    router: chat(routerPort, "tiny"),
+    minimal: chat(minimalPort, "tiny"),
+  };
+  const fast: Record<string, Target> = {
+    direct: chat(fastPort, "fast"),
+    rig: chat(gatewayPort, "fast"),
+    minimal: chat(minimalFastPort, "fast"),
+  };
+  // Warm every path (the router loads its model on first use).
+  for (const target of [...Object.values(llama), ...Object.values(fast)])
+    for (let i = 0; i < 3; i++)
+      await stream(target.url, target.model, 8, target.fresh).catch((error) => {
+        throw new Error(`${target.url} (${target.model}): ${error.message}`);
+      });
 
-  const rows: string[] = [];
   let peakRss = 0;
-  for (const concurrency of CONCURRENCY) {
-    const runs: Record<string, Array<{ tokensPerSecond: number; ttfb: number[] }>> = {
-      direct: [],
-      rig: [],
-      router: [],
-      fastDirect: [],
-      fastRig: [],
-    };
-    for (let round = 0; round < 2; round++) {
-      runs.direct!.push(
-        await load(`http://127.0.0.1:${directPort}/v1/chat/completions`, "tiny", concurrency),
-      );
-      const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMb(gatewayPid))), 50);
-      runs.rig!.push(await load(rig, "tiny", concurrency));
-      runs.fastRig!.push(await load(rig, "fast", concurrency));
-      clearInterval(sampler);
-      runs.fastDirect!.push(
-        await load(`http://127.0.0.1:${fastPort}/v1/chat/completions`, "fast", concurrency),
-      );
-      if (routerWorks) runs.router!.push(await load(routerUrl, "tiny", concurrency));
-    }
-    const tps = (name: string) => Math.max(...runs[name]!.map((run) => run.tokensPerSecond));
-    const ttfb = (name: string, p: number) =>
-      percentile(
-        runs[name]!.flatMap((run) => run.ttfb),
-        p,
-      );
-    rows.push(
-      `| ${concurrency} | ${tps("direct").toFixed(0)} | ${tps("rig").toFixed(0)} | **${(tps("rig") / tps("direct")).toFixed(3)}** | ` +
-        `${routerWorks ? `${tps("router").toFixed(0)} (${(tps("router") / tps("direct")).toFixed(3)})` : "n/a"} | ` +
-        `${(ttfb("rig", 50) - ttfb("direct", 50)).toFixed(2)} / ${(ttfb("rig", 99) - ttfb("direct", 99)).toFixed(2)} | ` +
-        `${(tps("fastRig") / tps("fastDirect")).toFixed(3)} | ${(ttfb("fastRig", 50) - ttfb("fastDirect", 50)).toFixed(2)} / ${(ttfb("fastRig", 99) - ttfb("fastDirect", 99)).toFixed(2)} |`,
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMb(gatewayPid))), 50);
+  sampler.unref();
+
+  const ttfbRows: string[] = [];
+  for (const [label, targets] of [
+    ["llama-server", llama],
+    ["fast upstream", fast],
+  ] as const) {
+    const ttfb = await interleaved(
+      targets,
+      TTFB_PAIRS,
+      async (target) => (await stream(target.url, target.model, 4, target.fresh)).ttfbMs,
+    );
+    const added = (name: string, p: number) =>
+      (percentile(ttfb[name]!, p) - percentile(ttfb.direct!, p)).toFixed(2);
+    ttfbRows.push(
+      `| ${label} | ${median(ttfb.direct!).toFixed(2)} | **${added("rig", 50)}** / ${added("rig", 90)} | ${added("minimal", 50)} / ${added("minimal", 90)} | ${
+        ttfb.router ? `${added("router", 50)} / ${added("router", 90)}` : "-"
+      } |`,
     );
   }
-  console.log(`# Gateway overhead\n`);
+
+  const rows: string[] = [];
+  for (const [concurrency, requests] of LOADS) {
+    const runs = await interleaved(llama, ROUNDS, (target) => load(target, concurrency, requests));
+    const fastRuns = await interleaved(fast, ROUNDS, (target) => load(target, concurrency, requests));
+    // The ratio of each round's runs, then the median over rounds: drift between rounds cancels.
+    const ratio = (results: Record<string, number[]>, name: string) =>
+      median(results[name]!.map((value, round) => value / results.direct![round]!)).toFixed(3);
+    rows.push(
+      `| ${concurrency} | ${median(runs.direct!).toFixed(0)} | **${ratio(runs, "rig")}** | ${ratio(runs, "router")} | ${ratio(runs, "minimal")} | ${ratio(fastRuns, "rig")} | ${ratio(fastRuns, "minimal")} |`,
+    );
+  }
+  clearInterval(sampler);
+
+  console.log("# Gateway overhead\n");
   console.log(
-    `Streamed chat completions of ${TOKENS} tokens, ${REQUESTS_PER_CLIENT} per client, best of 2 rounds; fresh connection per request.\n`,
+    `Streamed chat completions. Paths interleaved in rotating order; ratios are the median over ${ROUNDS} rounds of each round's ratio to direct. Clients open a new connection per request to every llama-server path (llama-server closes its connection after each stream even though it advertises keep-alive, so a client cannot reuse it) and keep connections alive to the fast upstream (as agents and the SDKs do).\n`,
+  );
+  console.log("## Throughput (tokens/s relative to direct)\n");
+  console.log(
+    `${TOKENS}-token answers. Peers: llama-server's router mode (its own proxy hop), and a bare node:http + undici hop (bench/minimal-proxy.mjs).\n`,
   );
   console.log(
-    "| concurrency | direct tok/s | rig tok/s | rig / direct | llama router tok/s (/ direct) | added TTFB p50 / p99 ms | fast upstream: rig / direct | fast: added TTFB p50 / p99 ms |",
+    "| concurrency | direct tok/s | rig / direct | router / direct | bare hop / direct | fast upstream: rig / direct | fast: bare hop / direct |",
   );
-  console.log("|---|---|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|");
   for (const row of rows) console.log(row);
+  console.log("\n## Added time to first token (ms, p50 / p90), one request at a time\n");
+  console.log(`${TTFB_PAIRS} requests per path.\n`);
+  console.log("| upstream | direct p50 | rig | bare hop | router |");
+  console.log("|---|---|---|---|---|");
+  for (const row of ttfbRows) console.log(row);
   console.log(`\nGateway peak RSS during the runs (up to 32 streams): **${peakRss.toFixed(1)} MB**.`);
   console.log(
-    `\n${new Date().toISOString().slice(0, 10)}, node ${process.version}, 2 cores; tiny model (random weights) on llama-server from node-llama-cpp 3.21.1.`,
+    `\n${new Date().toISOString().slice(0, 10)}, node ${process.version}, 2 cores; tiny model (random weights) on llama-server from node-llama-cpp 3.21.1, --threads 1.`,
   );
 }
 
