@@ -2,6 +2,9 @@
 // the agent CLIs installed pinned outside the repo), then runs every test/**/*.test.ts with node's
 // test runner, one file at a time: many tests start real llama-server processes on two cores.
 import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { globSync } from "tinyglobby";
 
@@ -30,4 +33,27 @@ const result = spawnSync(
   ["--import", "tsx", "--test", "--test-concurrency=1", "--test-reporter=spec", ...files],
   { stdio: "inherit", cwd: root },
 );
+
+// rig promises no orphaned processes: a daemon or server still running from a test home after the
+// tests end fails the run (and is stopped).
+const orphans = [];
+for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+  let environ;
+  try {
+    environ = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+  } catch {
+    continue;
+  }
+  const home = environ.find((entry) => entry.startsWith("RIG_HOME="))?.slice(9);
+  if (home?.startsWith(join(tmpdir(), "rig-")) && environ.includes("RIG_DAEMON=1")) {
+    orphans.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ")}`);
+    try {
+      process.kill(Number(pid), "SIGKILL");
+    } catch {}
+  }
+}
+if (orphans.length) {
+  console.error(`processes left running by the tests (now killed):\n${orphans.join("\n")}`);
+  process.exit(1);
+}
 process.exit(result.status ?? 1);

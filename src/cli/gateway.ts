@@ -1,6 +1,9 @@
 import { readFileSync } from "node:fs";
 import { defineCommand } from "citty";
 import packageJson from "../../package.json" with { type: "json" };
+import { homePaths } from "../config/home.ts";
+import { loadConfig } from "../config/loader.ts";
+import { ConfigError } from "../config/problems.ts";
 import { type DaemonState, daemonStateFile } from "../gateway/daemon.ts";
 import { gatewayUrl } from "../gateway/urls.ts";
 import { isAlive, processStartTime, signalGroup, sleep } from "../system/process.ts";
@@ -57,16 +60,24 @@ const stop = defineCommand({
   meta: { name: "stop", description: "stop the gateway and every server it started" },
   args: { ...homeArg, ...jsonArg },
   async run({ args }) {
-    const config = await loadOrExit(args.home);
-    const state = readState(daemonStateFile(config.home.state));
-    const status = await daemonStatus(config).catch(() => undefined);
+    // A rig.yaml broken since the daemon started must not keep it from being stopped: without a
+    // config, the daemon is found by its state file and stopped by signal.
+    const config = await loadConfig({ home: args.home }).catch((error) => {
+      if (!(error instanceof ConfigError)) throw error;
+      process.stderr.write(
+        `${pc.yellow("note:")} rig.yaml has problems (rig doctor); stopping the gateway by its pid\n`,
+      );
+      return undefined;
+    });
+    const state = readState(daemonStateFile((config?.home ?? homePaths(args.home)).state));
+    const status = config ? await daemonStatus(config).catch(() => undefined) : undefined;
     if (!status && !state) {
       if (args.json) return printJson({ stopped: false, running: false });
       process.stdout.write("gateway is not running\n");
       return;
     }
     const pid = status?.pid ?? state!.pid;
-    if (status) await call(config, "POST", "/rig/v1/shutdown").catch(() => undefined);
+    if (status && config) await call(config, "POST", "/rig/v1/shutdown").catch(() => undefined);
     else if (state?.start_time === undefined || processStartTime(pid) === state.start_time)
       signalGroup(pid, "SIGTERM");
     const deadline = Date.now() + 30_000;

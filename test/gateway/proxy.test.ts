@@ -4,7 +4,7 @@ import { request } from "node:http";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import OpenAI from "openai";
-import { sleep } from "../../src/system/process.ts";
+import { isAlive, sleep } from "../../src/system/process.ts";
 import { rig, rigJson } from "../support/cli.ts";
 import { makeHome, type TestHome } from "../support/home.ts";
 import { type PsRow, readRecord, scriptedServer, tinyServers } from "../support/stack.ts";
@@ -212,6 +212,11 @@ describe("the gateway in front of the real llama-server", () => {
       (await (await fetch(`${home.url}/v1/models`)).json()) as { data: Array<{ id: string }> }
     ).data.map((model) => model.id);
     assert.deepEqual(stillServed.sort(), ["echo", "tiny"]);
+
+    const stopped = await rig(["gateway", "stop"], { home: home.root });
+    assert.equal(stopped.code, 0, "a broken rig.yaml does not keep the gateway from stopping");
+    assert.match(stopped.stderr, /rig\.yaml has problems/);
+    assert.equal(isAlive(after!.pid!), false, "and its servers stop with it");
   });
 });
 
