@@ -4,18 +4,28 @@
 // floor for any Node gateway). A fast scripted upstream exposes rig's own cost. Every measurement
 // interleaves the paths (rotating their order) so drift on a busy machine hits them alike.
 // Writes a markdown report to stdout: tokens/s ratios, added time to first byte, gateway RSS.
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../src/system/ports.ts";
-import { sleep } from "../src/system/process.ts";
 import { llamaServer, tinyModel } from "../test/support/llama.ts";
 import { SCRIPTED_UPSTREAM } from "../test/support/stack.ts";
+import {
+  chatTarget,
+  interleaved,
+  load,
+  median,
+  percentile,
+  roundRatio,
+  rssMb,
+  runBenchmark,
+  startRigGateway,
+  startService,
+  stream,
+  type Target,
+} from "./support.ts";
 
-const MAIN = fileURLToPath(new URL("../dist/main.mjs", import.meta.url));
 const TOKENS = Number(process.env.TOKENS ?? 96);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const TTFB_PAIRS = Number(process.env.TTFB_PAIRS ?? 150);
@@ -26,142 +36,13 @@ const LOADS: [number, number][] = [
   [32, 2],
 ];
 const MINIMAL_PROXY = fileURLToPath(new URL("./minimal-proxy.mjs", import.meta.url));
-// Agents and the official SDKs keep connections alive; so does this client.
-const keepAlive = new Agent({ keepAlive: true, maxSockets: 64 });
-const children: ChildProcess[] = [];
-let stopGateway = () => {};
-
-async function waitHealthy(url: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await fetch(url).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (ok) return;
-    await sleep(100);
-  }
-  throw new Error(`${url} never became healthy`);
-}
-
-interface Sample {
-  ttfbMs: number;
-  tokens: number;
-}
-
-/** One streamed chat completion: time to the first content token, tokens counted. */
-function stream(url: string, model: string, maxTokens = TOKENS, fresh = false): Promise<Sample> {
-  return new Promise((resolve, reject) => {
-    const body = JSON.stringify({
-      model,
-      stream: true,
-      max_tokens: maxTokens,
-      messages: [{ role: "user", content: "Say something." }],
-    });
-    const started = performance.now();
-    let ttfb: number | undefined;
-    let tokens = 0;
-    let buffered = "";
-    const req = request(
-      url,
-      {
-        method: "POST",
-        agent: fresh ? false : keepAlive,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
-      },
-      (res) => {
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => {
-          buffered += chunk;
-          const lines = buffered.split("\n");
-          buffered = lines.pop() ?? "";
-          for (const line of lines) {
-            if (!line.startsWith("data: {")) continue;
-            if (line.includes('"content":"')) {
-              ttfb ??= performance.now() - started;
-              tokens++;
-            }
-          }
-        });
-        res.on("end", () =>
-          res.statusCode === 200
-            ? resolve({ ttfbMs: ttfb ?? Number.NaN, tokens })
-            : reject(new Error(`status ${res.statusCode}`)),
-        );
-        res.on("error", reject);
-      },
-    );
-    req.on("error", (error) =>
-      reject(new Error(`${url} (${model}, ${fresh ? "new connection" : "keep-alive"}): ${error.message}`)),
-    );
-    req.end(body);
-  });
-}
-
-interface Target {
-  url: string;
-  model: string;
-  /** A new connection per request: llama-server closes its connection after every stream. */
-  fresh: boolean;
-}
-
-/** Tokens per second of `concurrency` clients each streaming `requests` answers. */
-async function load(target: Target, concurrency: number, requests: number): Promise<number> {
-  const started = performance.now();
-  let tokens = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      for (let i = 0; i < requests; i++) {
-        // Awaited first: `tokens += await …` would read `tokens` before the wait and lose other clients' counts.
-        const sample = await stream(target.url, target.model, TOKENS, target.fresh);
-        tokens += sample.tokens;
-      }
-    }),
-  );
-  return tokens / ((performance.now() - started) / 1000);
-}
-
-/** Each path's runs, interleaved round by round in a rotating order. */
-async function interleaved<T>(
-  targets: Record<string, Target>,
-  rounds: number,
-  run: (target: Target, name: string) => Promise<T>,
-): Promise<Record<string, T[]>> {
-  const names = Object.keys(targets);
-  const results: Record<string, T[]> = Object.fromEntries(names.map((name) => [name, []]));
-  for (let round = 0; round < rounds; round++) {
-    for (let i = 0; i < names.length; i++) {
-      const name = names[(round + i) % names.length]!;
-      results[name]!.push(await run(targets[name]!, name));
-    }
-  }
-  return results;
-}
-
-const median = (values: number[]) => percentile(values, 50);
-
-const percentile = (values: number[], p: number) => {
-  const sorted = values.filter((value) => !Number.isNaN(value)).sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-};
-
-function rssMb(pid: number): number {
-  try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return match ? Number(match[1]) / 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
 
 async function main() {
   const model = await tinyModel();
   const work = mkdtempSync(join(tmpdir(), "rig-bench-gw-"));
   const llamaArgs = ["-c", String(32 * 256), "--parallel", "32", "--threads", "1", "-n", String(TOKENS)];
-  const start = async (argv: string[], health: string, env?: NodeJS.ProcessEnv) => {
-    children.push(spawn(argv[0]!, argv.slice(1), { stdio: "ignore", env: { ...process.env, ...env } }));
-    await waitHealthy(health);
-  };
+  const start = (argv: string[], health: string, env?: NodeJS.ProcessEnv) =>
+    startService(argv, health, { env });
 
   const directPort = await freePort();
   await start(
@@ -214,17 +95,9 @@ async function main() {
     join(home, "rig.yaml"),
     `gateway: { port: ${gatewayPort} }\nservers:\n  tiny: { runtime: remote, url: "http://127.0.0.1:${directPort}/v1" }\n  fast: { runtime: remote, url: "http://127.0.0.1:${fastPort}/v1" }\n`,
   );
-  const started = spawnSync(process.execPath, [MAIN, "gateway", "start", "--json", "--home", home], {
-    encoding: "utf8",
-  });
-  const gatewayPid = (JSON.parse(started.stdout) as { pid: number }).pid;
-  stopGateway = () => spawnSync(process.execPath, [MAIN, "gateway", "stop", "--home", home]);
+  const gatewayPid = startRigGateway(home);
 
-  const chat = (port: number, name: string): Target => ({
-    url: `http://127.0.0.1:${port}/v1/chat/completions`,
-    model: name,
-    fresh: name === "tiny",
-  });
+  const chat = (port: number, name: string): Target => chatTarget(port, name, name === "tiny");
   const llama: Record<string, Target> = {
     direct: chat(directPort, "tiny"),
     rig: chat(gatewayPort, "tiny"),
@@ -238,10 +111,7 @@ async function main() {
   };
   // Warm every path (the router loads its model on first use).
   for (const target of [...Object.values(llama), ...Object.values(fast)])
-    for (let i = 0; i < 3; i++)
-      await stream(target.url, target.model, 8, target.fresh).catch((error) => {
-        throw new Error(`${target.url} (${target.model}): ${error.message}`);
-      });
+    for (let i = 0; i < 3; i++) await stream(target, 8);
 
   let peakRss = 0;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMb(gatewayPid))), 50);
@@ -252,11 +122,7 @@ async function main() {
     ["llama-server", llama],
     ["fast upstream", fast],
   ] as const) {
-    const ttfb = await interleaved(
-      targets,
-      TTFB_PAIRS,
-      async (target) => (await stream(target.url, target.model, 4, target.fresh)).ttfbMs,
-    );
+    const ttfb = await interleaved(targets, TTFB_PAIRS, async (target) => (await stream(target, 4)).ttfbMs);
     const added = (name: string, p: number) =>
       (percentile(ttfb[name]!, p) - percentile(ttfb.direct!, p)).toFixed(2);
     ttfbRows.push(
@@ -268,11 +134,9 @@ async function main() {
 
   const rows: string[] = [];
   for (const [concurrency, requests] of LOADS) {
-    const runs = await interleaved(llama, ROUNDS, (target) => load(target, concurrency, requests));
-    const fastRuns = await interleaved(fast, ROUNDS, (target) => load(target, concurrency, requests));
-    // The ratio of each round's runs, then the median over rounds: drift between rounds cancels.
-    const ratio = (results: Record<string, number[]>, name: string) =>
-      median(results[name]!.map((value, round) => value / results.direct![round]!)).toFixed(3);
+    const runs = await interleaved(llama, ROUNDS, (target) => load(target, concurrency, requests, TOKENS));
+    const fastRuns = await interleaved(fast, ROUNDS, (target) => load(target, concurrency, requests, TOKENS));
+    const ratio = roundRatio;
     rows.push(
       `| ${concurrency} | ${median(runs.direct!).toFixed(0)} | **${ratio(runs, "rig")}** | ${ratio(runs, "router")} | ${ratio(runs, "minimal")} | ${ratio(fastRuns, "rig")} | ${ratio(fastRuns, "minimal")} |`,
     );
@@ -303,12 +167,4 @@ async function main() {
   );
 }
 
-main()
-  .catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    stopGateway();
-    for (const child of children) child.kill("SIGTERM");
-  });
+runBenchmark(main);
