@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { rig, rigJson } from "../support/cli.ts";
+import { RIG_MAIN, rig, rigJson } from "../support/cli.ts";
 import { makeHome, type TestHome } from "../support/home.ts";
 import { scriptedServer } from "../support/stack.ts";
 
@@ -73,6 +73,40 @@ describe("rig run", () => {
     );
     const ok = await rig(["run", "claude-echo"], { home: home.root });
     assert.equal(ok.code, 0);
+  });
+
+  test("a signal sent to rig run reaches the agent, and rig exits with the agent's code", async () => {
+    const home = await stack("  claude-sig: { harness: claude-code, server: echo }");
+    const agent = join(home.root, "signal-agent.mjs");
+    writeFileSync(
+      agent,
+      [
+        'process.on("SIGTERM", () => { console.log("agent got SIGTERM"); process.exit(42); });',
+        'console.log("agent ready");',
+        "setInterval(() => {}, 1000);",
+      ].join("\n"),
+    );
+    writeFileSync(
+      join(home.root, "rig.yaml"),
+      readFileSync(join(home.root, "rig.yaml"), "utf8").replace(
+        JSON.stringify(FAKE_AGENT),
+        JSON.stringify(agent),
+      ),
+    );
+    const child = spawn(process.execPath, [RIG_MAIN, "run", "claude-sig"], {
+      env: { ...process.env, RIG_HOME: home.root, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+      if (stdout.includes("agent ready")) child.kill("SIGTERM");
+    });
+    const code = await new Promise<number | null>((resolve) =>
+      child.on("exit", (exitCode) => resolve(exitCode)),
+    );
+    assert.match(stdout, /agent got SIGTERM/);
+    assert.equal(code, 42);
   });
 
   test("a missing agent CLI names the key to set", async () => {
