@@ -124,7 +124,7 @@ const server = defineCommand({
     model: {
       type: "string",
       required: true,
-      description: "model file or folder (or a tag/id with --runtime)",
+      description: "model file or folder (a tag or id with --runtime; the URL with --runtime remote)",
       valueHint: "PATH",
     },
     runtime: {
@@ -180,7 +180,8 @@ const server = defineCommand({
       args,
       {
         runtime,
-        model,
+        // A remote server is an existing endpoint: its --model is the URL it answers on.
+        ...(runtime === "remote" ? { url: model } : { model }),
         args: runtimeArgs.length ? runtimeArgs : undefined,
         port,
         context,

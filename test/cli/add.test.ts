@@ -170,7 +170,7 @@ describe("rig add", () => {
     assert.ok(!existsSync(`${file}.bak`), "no backup when nothing was written");
   });
 
-  test("a registry tag needs --runtime, and then is written as given", async () => {
+  test("a registry tag or a remote URL needs --runtime, and then is written as given", async () => {
     const home = await initHome();
     const result = await rig(
       ["add", "server", "llama3", "--model", "llama3:8b", "--runtime", "ollama", "--json"],
@@ -178,5 +178,11 @@ describe("rig add", () => {
     );
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(JSON.parse(result.stdout).entry, { runtime: "ollama", model: "llama3:8b" });
+    const remote = await rig(
+      ["add", "server", "far", "--model", "http://10.0.0.2:8000/v1", "--runtime", "remote", "--json"],
+      { home },
+    );
+    assert.equal(remote.code, 0, remote.stderr);
+    assert.deepEqual(JSON.parse(remote.stdout).entry, { runtime: "remote", url: "http://10.0.0.2:8000/v1" });
   });
 });
