@@ -31,7 +31,12 @@ export async function loadOrExit(
 ): Promise<Config> {
   try {
     const config = await loadConfig({ home, positions: options.positions });
-    if (options.docs !== false && docsStale(config)) await (await import("./docs.ts")).refreshDocs(config);
+    if (options.docs !== false && docsStale(config)) {
+      // Docs are a by-product: a home rig cannot write into still runs its commands.
+      await (await import("./docs.ts")).refreshDocs(config).catch((error: Error) => {
+        process.stderr.write(`${pc.yellow("docs:")} not regenerated: ${error.message}\n`);
+      });
+    }
     return config;
   } catch (error) {
     if (error instanceof ConfigError) {

@@ -113,6 +113,15 @@ describe("rig docs", () => {
     assert.match(readFileSync(join(home.root, "docs", "STACK.md"), "utf8"), /### b\n/);
   });
 
+  test("a docs file rig cannot write does not stop a command", async () => {
+    const home = await newHome("servers:\n  a: { runtime: remote, url: 'http://127.0.0.1:9/v1' }\n");
+    mkdirSync(join(home.root, "docs", "STACK.md"), { recursive: true });
+    const result = await rig(["ls", "--json"], { home: home.root });
+    assert.equal(result.code, 0);
+    assert.equal(JSON.parse(result.stdout).servers[0].name, "a");
+    assert.match(result.stderr, /docs: not regenerated: .*STACK\.md/);
+  });
+
   test("the daemon regenerates the docs when rig.yaml changes under it", async () => {
     const home = await newHome("servers:\n  a: { runtime: remote, url: 'http://127.0.0.1:9/v1' }\n");
     assert.equal((await rig(["gateway", "start"], { home: home.root })).code, 0);
