@@ -1,4 +1,5 @@
-import { type CommandDef, defineCommand, runCommand, showUsage } from "citty";
+import { stripVTControlCharacters } from "node:util";
+import { type CommandDef, defineCommand, renderUsage, runCommand } from "citty";
 import packageJson from "../../package.json" with { type: "json" };
 import { ConfigError, formatProblem } from "../config/problems.ts";
 import { pc } from "./colors.ts";
@@ -58,7 +59,10 @@ async function run(rawArgs: string[]): Promise<number> {
   const ownArgs = separator === -1 ? rawArgs : rawArgs.slice(0, separator);
   if (ownArgs.includes("--help") || ownArgs.includes("-h") || rawArgs.length === 0) {
     const [command, parent] = await commandAt(ownArgs);
-    await showUsage(command, parent);
+    const usage = await renderUsage(command, parent);
+    // citty colours unconditionally; help piped into less or grep must stay plain text.
+    const plain = !process.stdout.isTTY || "NO_COLOR" in process.env;
+    process.stdout.write(`${plain ? stripVTControlCharacters(usage) : usage}\n\n`);
     return rawArgs.length === 0 ? 2 : 0;
   }
   if (rawArgs.length === 1 && (rawArgs[0] === "--version" || rawArgs[0] === "-v")) {

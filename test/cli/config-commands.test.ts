@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { loadConfig } from "../../src/config/loader.ts";
 import { launchPlan } from "../../src/supervisor/plan.ts";
-import { rig, rigJson } from "../support/cli.ts";
+import { RIG_MAIN, rig, rigJson } from "../support/cli.ts";
 import { homesForThisFile } from "../support/home.ts";
 
 const stack = homesForThisFile();
@@ -244,6 +245,13 @@ describe("the CLI itself", () => {
     const help = await rig(["explain", "--help"]);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /agent or server name/);
+    const { NO_COLOR: _, FORCE_COLOR: __, ...colourful } = process.env;
+    const piped = spawnSync(process.execPath, [RIG_MAIN, "explain", "--help"], {
+      env: colourful,
+      encoding: "utf8",
+    });
+    assert.match(piped.stdout, /agent or server name/);
+    assert.ok(!piped.stdout.includes("\x1b["), "help piped anywhere is plain text");
     assert.equal((await rig(["explain"])).code, 2);
     assert.equal((await rig(["no-such-command"])).code, 2);
     assert.equal((await rig([])).code, 2);
