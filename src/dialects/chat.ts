@@ -191,3 +191,30 @@ export function responseEvents(response: Json, context: TranslationContext, thin
   const builder = new ChatEventBuilder(context, thinking);
   return [...builder.chunk(response), ...builder.end()];
 }
+
+/** A whole Chat Completions answer as the stream a client asked for: one delta, the finish, [DONE]. */
+export function chatStreamOf(answer: Json): string {
+  const [choice] = (answer.choices as Array<{ message?: Json; finish_reason?: string }> | undefined) ?? [];
+  const message = choice?.message ?? {};
+  const toolCalls = (message.tool_calls as Json[] | undefined)?.map((call, index) => ({ index, ...call }));
+  const chunk = (choices: unknown[], extra: Json = {}) =>
+    `data: ${JSON.stringify({ id: answer.id, object: "chat.completion.chunk", created: answer.created, model: answer.model, choices, ...extra })}\n\n`;
+  return (
+    chunk([
+      {
+        index: 0,
+        delta: {
+          role: "assistant",
+          ...(typeof message.content === "string" ? { content: message.content } : {}),
+          ...(toolCalls?.length ? { tool_calls: toolCalls } : {}),
+        },
+        finish_reason: null,
+      },
+    ]) +
+    chunk(
+      [{ index: 0, delta: {}, finish_reason: choice?.finish_reason ?? "stop" }],
+      answer.usage ? { usage: answer.usage } : {},
+    ) +
+    "data: [DONE]\n\n"
+  );
+}

@@ -5,14 +5,14 @@ import { Agent, errors as undiciErrors } from "undici";
 import { type Agent as AgentProfile, type Config, findServer, type Server } from "../config/loader.ts";
 import { didYouMean } from "../config/problems.ts";
 import { fixNativeMessages } from "../dialects/anthropic.ts";
-import { ChatEventBuilder, responseEvents } from "../dialects/chat.ts";
+import { ChatEventBuilder, chatStreamOf, responseEvents } from "../dialects/chat.ts";
 import { TRANSLATORS } from "../dialects/index.ts";
 import { isWarmup } from "../dialects/responses.ts";
 import { SseParser } from "../dialects/sse.ts";
 import { estimateTokens } from "../dialects/tools.ts";
 import type { ChatEvent, TranslationContext, Translator } from "../dialects/types.ts";
 import { runtimeFor } from "../runtimes/index.ts";
-import type { Dialect } from "../runtimes/types.ts";
+import type { Dialect, ToolChoiceForcer } from "../runtimes/types.ts";
 import { StartError, type Supervisor } from "../supervisor/supervisor.ts";
 import { type ErrorDialect, errorBody, sendError, sseError } from "./errors.ts";
 import { BodyTooLarge, readBody, sendJson } from "./http.ts";
@@ -242,7 +242,11 @@ export class ModelProxy {
     if (!server) return refuse(500, `agent ${agent?.name} points at a server that does not exist`);
 
     const speaks = runtimeFor(server.runtime).dialects.includes(route.dialect);
-    const passthrough = server.translate === "never" || (speaks && server.translate !== "always");
+    // `always` translates what rig can translate (Messages, Responses); Chat, completions and
+    // embeddings are what translation targets, so they pass through.
+    const passthrough =
+      server.translate === "never" ||
+      (speaks && (server.translate !== "always" || !TRANSLATORS[route.dialect]));
     const translator = passthrough ? undefined : TRANSLATORS[route.dialect];
     if (!passthrough && route.name === "count_tokens") {
       const counted = anthropicCountTokens(body);
@@ -307,6 +311,16 @@ export class ModelProxy {
       if (abort.signal.aborted)
         return record(499, { server: server.name, stream, error: "client disconnected" });
       payload = { ...payload, model: endpoint.model };
+      const forcer = runtimeFor(server.runtime).forceToolChoice;
+      if (forcer && (translator || route.name === "chat") && forcer.forces(payload)) {
+        await this.pipeForcedToolCall(
+          res,
+          { server, route, payload, stream, baseUrl: endpoint.baseUrl, abort, record, dialect },
+          forcer,
+          translator && translation ? { translator, context: translation.context } : undefined,
+        );
+        return;
+      }
       if (translator && translation) {
         await this.pipeTranslated(
           req,
@@ -548,13 +562,84 @@ export class ModelProxy {
     } catch {
       return fail(502, `server ${server.name} answered something that is not JSON`, true);
     }
-    const events = track(responseEvents(answer, context, context.thinking));
-    if (stream) {
-      // The client asked to stream but the runtime answered whole: render it as one stream.
-      if (!res.headersSent) res.writeHead(200, { ...SSE_HEADERS, "x-rig-server": server.name });
-      res.end(renderer.push(events) + renderer.end());
-    } else sendJson(res, 200, translator.respond(events, context), { "x-rig-server": server.name });
+    track(this.sendWhole(res, answer, job, { translator, context }));
     record(200, { server: server.name, stream, ttfbMs, usage });
+  }
+
+  /**
+   * A whole Chat Completions answer, sent in the client's dialect; a client that asked to stream gets
+   * it as one stream. Returns the events it was rendered from.
+   */
+  private sendWhole(
+    res: ServerResponse,
+    answer: Json,
+    job: PipeJob,
+    translation: { translator: Translator; context: TranslationContext } | undefined,
+  ): ChatEvent[] {
+    const headers = { "x-rig-server": job.server.name };
+    if (!translation) {
+      if (!job.stream) sendJson(res, 200, answer, headers);
+      else {
+        if (!res.headersSent) res.writeHead(200, { ...SSE_HEADERS, ...headers });
+        res.end(chatStreamOf(answer));
+      }
+      return [];
+    }
+    const { translator, context } = translation;
+    const events = responseEvents(answer, context, context.thinking);
+    if (job.stream) {
+      if (!res.headersSent) res.writeHead(200, { ...SSE_HEADERS, ...headers });
+      const renderer = translator.stream(context);
+      res.end(renderer.push(events) + renderer.end());
+    } else sendJson(res, 200, translator.respond(events, context), headers);
+    return events;
+  }
+
+  /**
+   * A Chat request that requires a tool call, on a runtime whose chat endpoint would not enforce it:
+   * the prompt from the runtime's template, then generation under a JSON schema of the allowed calls.
+   */
+  private async pipeForcedToolCall(
+    res: ServerResponse,
+    job: PipeJob,
+    forcer: ToolChoiceForcer,
+    translation: { translator: Translator; context: TranslationContext } | undefined,
+  ): Promise<void> {
+    const { server, stream, record } = job;
+    const call = async (request: { path: string; body: Json }) => {
+      const url = new URL(job.baseUrl + request.path);
+      const reply = await this.dispatcher.request({
+        origin: url.origin,
+        path: url.pathname,
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(request.body),
+        signal: job.abort.signal,
+        headersTimeout: server.responseTimeoutMs,
+        bodyTimeout: server.responseTimeoutMs,
+      });
+      const text = await reply.body.text();
+      if (reply.statusCode !== 200)
+        throw new Error(
+          `server ${server.name} answered ${reply.statusCode} on ${request.path}: ${text.slice(0, 1000)}`,
+        );
+      return JSON.parse(text) as Json;
+    };
+    let answer: Json;
+    try {
+      const templated = await call(forcer.templateRequest(job.payload));
+      answer = forcer.chatAnswer(job.payload, await call(forcer.completionRequest(job.payload, templated)));
+    } catch (error) {
+      if (job.abort.signal.aborted)
+        return record(499, { server: server.name, stream, error: "client disconnected" });
+      const message = (error as Error).message;
+      if (res.headersSent)
+        res.end(sseError(job.route.dialect === "embeddings" ? "chat" : job.route.dialect, message));
+      else sendError(res, job.dialect, 502, message);
+      return record(502, { server: server.name, stream, error: message });
+    }
+    this.sendWhole(res, answer, job, translation);
+    record(200, { server: server.name, stream, usage: usageOf(answer) });
   }
 
   private async pipe(req: IncomingMessage, res: ServerResponse, job: PipeJob): Promise<void> {

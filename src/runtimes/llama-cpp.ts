@@ -1,4 +1,5 @@
 import { contextArgs, listenArgs, localUrl } from "./args.ts";
+import { llamaCppToolChoice } from "./llama-cpp-tools.ts";
 import { COMMON_FAILURE_HINTS, type RuntimeAdapter } from "./types.ts";
 
 export const llamaCpp: RuntimeAdapter = {
@@ -34,4 +35,5 @@ export const llamaCpp: RuntimeAdapter = {
     },
     ...COMMON_FAILURE_HINTS,
   ],
+  forceToolChoice: llamaCppToolChoice,
 };

@@ -45,6 +45,22 @@ export interface FailureHint {
   message: string;
 }
 
+type JsonObject = Record<string, unknown>;
+
+/**
+ * How rig makes a Chat request's `tool_choice` binding on a runtime whose chat endpoint ignores it:
+ * render the prompt with the runtime's own template, then generate under a JSON schema of the
+ * allowed calls. Pure: the gateway makes the two requests.
+ */
+export interface ToolChoiceForcer {
+  /** Whether this Chat request requires a tool call (`required`, or a named function). */
+  forces(chat: JsonObject): boolean;
+  templateRequest(chat: JsonObject): { path: string; body: JsonObject };
+  completionRequest(chat: JsonObject, templated: JsonObject): { path: string; body: JsonObject };
+  /** The Chat Completions response for what the constrained generation produced. */
+  chatAnswer(chat: JsonObject, completion: JsonObject): JsonObject;
+}
+
 /**
  * A runtime kind: a pure description of how a server profile becomes a process, how to tell it is
  * ready, what it speaks and how it is stopped. Adapters never spawn, listen or write.
@@ -74,6 +90,7 @@ export interface RuntimeAdapter {
   afterReady?(input: LaunchInput): LifecycleStep[];
   beforeStop?(input: LaunchInput): LifecycleStep[];
   failureHints: readonly FailureHint[];
+  forceToolChoice?: ToolChoiceForcer;
 }
 
 export const COMMON_FAILURE_HINTS: readonly FailureHint[] = [

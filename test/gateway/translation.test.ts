@@ -337,4 +337,76 @@ describe("translation forced against the real llama-server", () => {
     assert.ok(response.output_text.length > 0);
     assert.equal(response.usage?.output_tokens, 10);
   });
+
+  test("a tool_choice that requires a tool makes even the tiny model call it, in every client's dialect", async () => {
+    // The tiny model never writes a call by itself; only the grammar rig derives from the tools can
+    // make it produce one, so a well-formed call with an allowed argument shows the constraint held.
+    const home = await makeHome(await tinyServers({ tiny: "translate: always" }));
+    homes.push(home);
+    assert.equal((await rig(["gateway", "start"], { home: home.root })).code, 0);
+    const cities = ["Paris", "Rome"];
+    const parameters = {
+      type: "object" as const,
+      properties: { city: { type: "string" as const, enum: cities } },
+      required: ["city"],
+    };
+
+    const anthropic = new Anthropic({ baseURL: home.url, apiKey: "unused" });
+    const request = {
+      model: "tiny",
+      max_tokens: 400,
+      messages: [{ role: "user" as const, content: "What is the weather?" }],
+      tools: [
+        { name: "get_weather", description: "weather for a city", input_schema: parameters },
+        { name: "get_time", description: "time in a city", input_schema: parameters },
+      ],
+      tool_choice: { type: "tool" as const, name: "get_weather" },
+    };
+    for (const message of [
+      await anthropic.messages.create(request),
+      await anthropic.messages.stream(request).finalMessage(),
+    ]) {
+      const use = message.content.find((block) => block.type === "tool_use");
+      assert.ok(use && use.type === "tool_use", JSON.stringify(message.content));
+      assert.equal(use.name, "get_weather");
+      assert.ok(cities.includes((use.input as { city: string }).city));
+      assert.equal(message.stop_reason, "tool_use");
+    }
+
+    const openai = new OpenAI({ baseURL: `${home.url}/v1`, apiKey: "unused" });
+    const response = await openai.responses.create({
+      model: "tiny",
+      input: "What is the weather?",
+      max_output_tokens: 400,
+      tools: [{ type: "function", name: "get_weather", parameters, strict: false }],
+      tool_choice: "required",
+    });
+    const item = response.output.find((entry) => entry.type === "function_call");
+    assert.ok(item && item.type === "function_call", JSON.stringify(response.output));
+    assert.ok(cities.includes(JSON.parse(item.arguments).city));
+
+    const chunks = await openai.chat.completions.create({
+      model: "tiny",
+      max_tokens: 400,
+      messages: [{ role: "user", content: "What is the time?" }],
+      tools: [
+        { type: "function", function: { name: "get_weather", parameters } },
+        { type: "function", function: { name: "get_time", parameters } },
+      ],
+      tool_choice: "required",
+      stream: true,
+    });
+    let name = "";
+    let args = "";
+    let finish: string | null = null;
+    for await (const chunk of chunks) {
+      const delta = chunk.choices[0]?.delta.tool_calls?.[0];
+      name += delta?.function?.name ?? "";
+      args += delta?.function?.arguments ?? "";
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    assert.ok(["get_weather", "get_time"].includes(name));
+    assert.ok(cities.includes(JSON.parse(args).city));
+    assert.equal(finish, "tool_calls");
+  });
 });
