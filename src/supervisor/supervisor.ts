@@ -430,8 +430,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const log = new LogSink(join(this.config.home.logs, `${name}.log`));
     slot.log = log;
     log.write(`--- rig: launching ${name} at ${new Date().toISOString()}: ${shellLine(spec.argv)}\n`);
-    // Without setpriv a killed daemon leaves the child behind; the next daemon reaps it from the pid file.
-    const argv = SETPRIV ? [SETPRIV, "--pdeathsig", "TERM", "--", ...spec.argv] : spec.argv;
+    // The server dies with the daemon. KILL, not TERM: when the daemon is gone nobody can wait out a
+    // graceful stop or escalate one that hangs (a llama-server once outlived its killed daemon on
+    // TERM). Without setpriv, and for a runtime's own child processes, the next daemon reaps what is
+    // left from the pid file.
+    const argv = SETPRIV ? [SETPRIV, "--pdeathsig", "KILL", "--", ...spec.argv] : spec.argv;
     const child = spawn(argv[0]!, argv.slice(1), {
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
