@@ -241,12 +241,25 @@ export class ModelProxy {
     }
     if (!server) return refuse(500, `agent ${agent?.name} points at a server that does not exist`);
 
-    const speaks = runtimeFor(server.runtime).dialects.includes(route.dialect);
+    const runtime = runtimeFor(server.runtime);
+    const speaks = runtime.dialects.includes(route.dialect);
     // `always` translates what rig can translate (Messages, Responses); Chat, completions and
     // embeddings are what translation targets, so they pass through.
-    const passthrough =
+    let passthrough =
       server.translate === "never" ||
       (speaks && (server.translate !== "always" || !TRANSLATORS[route.dialect]));
+    // A tool call the client requires is enforced by rig where the runtime's own endpoint would not
+    // (llama.cpp): under `auto`, such a request goes through Chat even when the dialect is native.
+    if (
+      passthrough &&
+      server.translate === "auto" &&
+      body.tool_choice !== undefined &&
+      route.name !== "count_tokens" &&
+      runtime.forceToolChoice &&
+      TRANSLATORS[route.dialect]
+    ) {
+      passthrough = !runtime.forceToolChoice.forces(TRANSLATORS[route.dialect]!.toChat(body).chat);
+    }
     const translator = passthrough ? undefined : TRANSLATORS[route.dialect];
     if (!passthrough && route.name === "count_tokens") {
       const counted = anthropicCountTokens(body);
@@ -311,7 +324,7 @@ export class ModelProxy {
       if (abort.signal.aborted)
         return record(499, { server: server.name, stream, error: "client disconnected" });
       payload = { ...payload, model: endpoint.model };
-      const forcer = runtimeFor(server.runtime).forceToolChoice;
+      const forcer = runtime.forceToolChoice;
       if (forcer && (translator || route.name === "chat") && forcer.forces(payload)) {
         await this.pipeForcedToolCall(
           res,

@@ -341,7 +341,7 @@ describe("translation forced against the real llama-server", () => {
   test("a tool_choice that requires a tool makes even the tiny model call it, in every client's dialect", async () => {
     // The tiny model never writes a call by itself; only the grammar rig derives from the tools can
     // make it produce one, so a well-formed call with an allowed argument shows the constraint held.
-    const home = await makeHome(await tinyServers({ tiny: "translate: always" }));
+    const home = await makeHome(await tinyServers({ tiny: "translate: always", native: "" }));
     homes.push(home);
     assert.equal((await rig(["gateway", "start"], { home: home.root })).code, 0);
     const cities = ["Paris", "Rome"];
@@ -365,6 +365,8 @@ describe("translation forced against the real llama-server", () => {
     for (const message of [
       await anthropic.messages.create(request),
       await anthropic.messages.stream(request).finalMessage(),
+      // llama.cpp speaks Messages natively; under translate: auto a required call still goes through rig.
+      await anthropic.messages.create({ ...request, model: "native" }),
     ]) {
       const use = message.content.find((block) => block.type === "tool_use");
       assert.ok(use && use.type === "tool_use", JSON.stringify(message.content));
