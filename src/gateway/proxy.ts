@@ -42,6 +42,8 @@ const ROUTES: Record<string, Route> = {
   "/v1/responses": { path: "/v1/responses", dialect: "responses", name: "responses" },
 };
 
+/** The last event of a stream in each dialect: a client may hang up once it has it. */
+const STREAM_END = /data: \[DONE\]|"type":\s*"(response\.completed|message_stop)"/;
 const FORWARDED_HEADERS = ["accept", "anthropic-version", "anthropic-beta", "user-agent", "openai-beta"];
 const SSE_HEADERS = {
   "content-type": "text/event-stream",
@@ -669,9 +671,13 @@ export class ModelProxy {
     if (outcome.error && outcome.status === 0 && !abort.signal.aborted && isRetriable(outcome.error)) {
       outcome = await this.relay(res, url, headers, body, server, abort);
     }
-    const { status, ttfbMs, isSse, error } = outcome;
-    if (abort.signal.aborted)
+    const { status, ttfbMs, isSse } = outcome;
+    // Agents close the connection as soon as they read the stream's last event (Codex does on
+    // `response.completed`), often before the upstream's own end arrives: that exchange completed.
+    const completed = isSse && status === 200 && STREAM_END.test(outcome.text ?? "");
+    if (abort.signal.aborted && !completed)
       return record(499, { server: server.name, stream, ttfbMs, error: "client disconnected" });
+    const error = completed ? undefined : outcome.error;
     if (error) {
       if (status === 0) {
         const timedOut = error instanceof undiciErrors.HeadersTimeoutError;

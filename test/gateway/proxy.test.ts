@@ -332,6 +332,34 @@ describe("the gateway with a recording upstream", () => {
     assert.equal(row!.state, "ready", "the upstream keeps serving");
   });
 
+  test("a client that hangs up once it has the stream's last event completed its exchange", async () => {
+    const home = await stack(`servers:\n${scriptedServer("lingering", { SCRIPT: "script.json" })}`);
+    writeFileSync(
+      join(home.root, "script.json"),
+      JSON.stringify([{ deltas: [{ content: "done" }], linger_ms: 2000 }]),
+    );
+    await rig(["serve", "lingering"], { home: home.root });
+    await new Promise<void>((resolve) => {
+      const req = request(
+        `${home.url}/v1/chat/completions`,
+        { method: "POST", headers: { "content-type": "application/json" } },
+        (res) => {
+          let seen = "";
+          res.on("data", (chunk: Buffer) => {
+            seen += chunk.toString();
+            if (!seen.includes("data: [DONE]")) return;
+            req.destroy();
+            resolve();
+          });
+        },
+      );
+      req.end(JSON.stringify({ model: "lingering", stream: true, messages: [] }));
+    });
+    const log = await logWith(home, /server=lingering status=/);
+    assert.match(log, /server=lingering status=200 stream/);
+    assert.doesNotMatch(log, /client disconnected/);
+  });
+
   test("bad requests: invalid JSON 400, unknown model 404 listing names, too large 413, unknown agent 404; each in the caller's dialect", async () => {
     const home = await stack(`servers:\n${scriptedServer("echo", {}, "aliases: [e]")}`, ", body_limit: 2KB");
     const invalid = await post(`${home.url}/v1/chat/completions`, "{nope");

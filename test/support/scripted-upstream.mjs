@@ -7,7 +7,8 @@
 // A reply: { "deltas": [{ "content": "hi" }, { "reasoning": "…" }, { "tool_calls": [...] }],
 //            "finish_reason": "stop", "usage": {...}, "status": 200, "body": {...},
 //            "die_after": 2,       // stream: exit the process after this many chunks
-//            "delay_ms": 0 }       // wait before answering
+//            "delay_ms": 0,        // wait before answering
+//            "linger_ms": 0 }      // stream: wait after [DONE] before ending the response
 import { appendFileSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 
@@ -155,7 +156,9 @@ createServer(async (req, res) => {
   });
   if (body.stream_options?.include_usage || reply.usage)
     send({ id, object: "chat.completion.chunk", created: 1, model: body.model, choices: [], usage });
-  res.end("data: [DONE]\n\n");
+  res.write("data: [DONE]\n\n");
+  if (reply.linger_ms) await sleep(reply.linger_ms);
+  res.end();
 }).listen(port, host);
 
 for (const signal of ["SIGTERM", "SIGINT"])
