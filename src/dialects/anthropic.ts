@@ -1,6 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { sse } from "./sse.ts";
-import { contentText, estimateTokens, normaliseMessages, runtimeToolName } from "./tools.ts";
+import {
+  chatStreaming,
+  contentText,
+  definedFields,
+  estimateTokens,
+  normaliseMessages,
+  runtimeToolName,
+} from "./tools.ts";
 import type { ChatEvent, Json, StreamRenderer, Translator } from "./types.ts";
 
 type Block = Json & { type?: string };
@@ -137,15 +144,17 @@ export const anthropic: Translator = {
     const chat: Json = {
       model: body.model,
       messages,
-      ...(body.max_tokens !== undefined ? { max_tokens: body.max_tokens } : {}),
-      ...(body.temperature !== undefined ? { temperature: body.temperature } : {}),
-      ...(body.top_p !== undefined ? { top_p: body.top_p } : {}),
-      ...(body.top_k !== undefined ? { top_k: body.top_k } : {}),
-      ...(body.stop_sequences ? { stop: body.stop_sequences } : {}),
+      ...definedFields(body, {
+        max_tokens: "max_tokens",
+        temperature: "temperature",
+        top_p: "top_p",
+        top_k: "top_k",
+        stop: "stop_sequences",
+      }),
       ...(tools.length ? { tools } : {}),
       ...(tools.length && body.tool_choice ? { tool_choice: toolChoice(body.tool_choice as Json) } : {}),
       ...(thinking?.type ? { chat_template_kwargs: { enable_thinking: thinking.type === "enabled" } } : {}),
-      ...(body.stream ? { stream: true, stream_options: { include_usage: true } } : {}),
+      ...chatStreaming(body),
     };
     return {
       chat,

@@ -1,7 +1,21 @@
 import { randomUUID } from "node:crypto";
 import { sse } from "./sse.ts";
-import { contentText, estimateTokens, normaliseMessages, runtimeToolName } from "./tools.ts";
+import {
+  chatStreaming,
+  contentText,
+  definedFields,
+  estimateTokens,
+  normaliseMessages,
+  runtimeToolName,
+} from "./tools.ts";
 import type { ChatEvent, Json, StreamRenderer, TranslationContext, Translator } from "./types.ts";
+
+/** The Responses event that carries each kind of streamed text. */
+const DELTA_EVENTS = {
+  text: "response.output_text.delta",
+  reasoning: "response.reasoning_text.delta",
+  tool_arguments: "response.function_call_arguments.delta",
+} as const;
 
 type Item = Json & { type?: string };
 
@@ -176,9 +190,7 @@ export const responses: Translator = {
     const chat: Json = {
       model: body.model,
       messages,
-      ...(body.max_output_tokens !== undefined ? { max_tokens: body.max_output_tokens } : {}),
-      ...(body.temperature !== undefined ? { temperature: body.temperature } : {}),
-      ...(body.top_p !== undefined ? { top_p: body.top_p } : {}),
+      ...definedFields(body, { max_tokens: "max_output_tokens", temperature: "temperature", top_p: "top_p" }),
       ...(tools.length ? { tools } : {}),
       ...(tools.length && choice
         ? {
@@ -192,7 +204,7 @@ export const responses: Translator = {
             chat_template_kwargs: { enable_thinking: !["none", "minimal"].includes(effort) },
           }
         : {}),
-      ...(body.stream ? { stream: true, stream_options: { include_usage: true } } : {}),
+      ...chatStreaming(body),
     };
     return {
       chat,
@@ -291,24 +303,12 @@ export const responses: Translator = {
           });
         }
       }
-      if (event.type === "text")
-        text += emit("response.output_text.delta", {
+      const delta = DELTA_EVENTS[event.type as keyof typeof DELTA_EVENTS];
+      if (delta && "text" in event)
+        text += emit(delta, {
           item_id: applied.item.id,
           output_index: index,
-          content_index: 0,
-          delta: event.text,
-        });
-      if (event.type === "reasoning")
-        text += emit("response.reasoning_text.delta", {
-          item_id: applied.item.id,
-          output_index: index,
-          content_index: 0,
-          delta: event.text,
-        });
-      if (event.type === "tool_arguments")
-        text += emit("response.function_call_arguments.delta", {
-          item_id: applied.item.id,
-          output_index: index,
+          ...(event.type === "tool_arguments" ? {} : { content_index: 0 }),
           delta: event.text,
         });
       return text;

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { Json } from "./types.ts";
 
 const MAX_TOOL_NAME = 64;
 
@@ -74,4 +75,18 @@ function mergeContent(a: unknown, b: unknown): unknown {
     return [...parts(a), ...parts(b)];
   }
   return [a, b].filter((part) => part !== undefined && part !== null && part !== "").join("\n\n");
+}
+
+/** The fields a client set, under the names Chat Completions gives them (`{ chat_name: client_name }`). */
+export function definedFields(body: Json, names: Record<string, string>): Json {
+  return Object.fromEntries(
+    Object.entries(names)
+      .filter(([, clientName]) => body[clientName] !== undefined)
+      .map(([chatName, clientName]) => [chatName, body[clientName]]),
+  );
+}
+
+/** A streamed Chat request that asks for usage in its last chunk (the clients' final events need it). */
+export function chatStreaming(body: Json): Json {
+  return body.stream ? { stream: true, stream_options: { include_usage: true } } : {};
 }
