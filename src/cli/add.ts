@@ -1,27 +1,26 @@
 import { existsSync, readFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { relative, resolve } from "node:path";
+import { resolve } from "node:path";
 import { defineCommand } from "citty";
 import { entryYaml, insertEntry, type Section, writeConfigAtomically } from "../config/editor.ts";
+import { configPathOf, expandTilde } from "../config/home.ts";
 import { type Config, findServer, loadConfig } from "../config/loader.ts";
 import { didYouMean, formatWhere } from "../config/problems.ts";
 import { HARNESS_NAMES } from "../harnesses/index.ts";
 import { RUNTIME_KINDS } from "../runtimes/index.ts";
 import { pc } from "./colors.ts";
-import { homeArg, jsonArg, loadOrExit, printJson, RigError, UsageError } from "./common.ts";
-
-/** How rig.yaml should name a path: relative inside the home, `~/…` inside the user's home, else absolute. */
-function configPath(path: string, home: string): string {
-  if (path === home || path.startsWith(`${home}/`)) return relative(home, path) || ".";
-  const user = homedir();
-  return path.startsWith(`${user}/`) ? `~${path.slice(user.length)}` : path;
-}
+import {
+  argsAfterSeparator,
+  homeArg,
+  jsonArg,
+  loadOrExit,
+  printJson,
+  RigError,
+  UsageError,
+} from "./common.ts";
 
 /** The words after `--`, numbers written as numbers so rig.yaml reads `[--threads, 8]`. */
 function afterSeparator(rawArgs: string[]): Array<string | number> {
-  const separator = rawArgs.indexOf("--");
-  const words = separator === -1 ? [] : rawArgs.slice(separator + 1);
-  return words.map((word) =>
+  return argsAfterSeparator(rawArgs).map((word) =>
     /^-?\d+(\.\d+)?$/.test(word) && String(Number(word)) === word ? Number(word) : word,
   );
 }
@@ -146,7 +145,7 @@ const server = defineCommand({
   async run({ args, rawArgs }) {
     const config = await configForNewName(args.home, args.name);
     const notes: string[] = [];
-    const given = resolve(args.model.replace(/^~(?=\/|$)/, homedir()));
+    const given = resolve(expandTilde(args.model));
     let runtime = args.runtime;
     let model = args.model;
     let context = args.context === undefined ? undefined : Number(args.context);
@@ -162,7 +161,7 @@ const server = defineCommand({
           `${detected}${existsSync(given) ? "" : "; for a registry id or tag (ollama, vllm, lmstudio) pass --runtime"}`,
         );
       runtime ??= detected.runtime;
-      model = configPath(detected.path, config.home.root);
+      model = configPathOf(detected.path, config.home.root);
       if (context === undefined && detected.model.facts.context) {
         context = detected.model.facts.context;
         notes.push(

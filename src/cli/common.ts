@@ -17,6 +17,12 @@ export const jsonArg = {
   json: { type: "boolean", description: "print machine-readable JSON", default: false },
 } as const;
 
+/** The words after `--`: what a command passes on to the runtime or agent untouched. */
+export function argsAfterSeparator(rawArgs: string[]): string[] {
+  const separator = rawArgs.indexOf("--");
+  return separator === -1 ? [] : rawArgs.slice(separator + 1);
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }

@@ -1,6 +1,6 @@
-import { homedir } from "node:os";
 import { defineCommand } from "citty";
 import { formatSize } from "../config/duration.ts";
+import { configPathOf } from "../config/home.ts";
 import { formatProblem } from "../config/problems.ts";
 import { findDuplicates } from "../inventory/duplicates.ts";
 import { formatParams } from "../inventory/formats.ts";
@@ -10,8 +10,6 @@ import { pc } from "./colors.ts";
 import { homeArg, jsonArg, loadOrExit, printJson } from "./common.ts";
 import { progress } from "./progress.ts";
 import { table } from "./table.ts";
-
-const userHome = homedir();
 
 /** Progress that stays silent for scans that finish within a second. */
 function quietProgress(label: string) {
@@ -48,12 +46,7 @@ export default defineCommand({
   },
   async run({ args }) {
     const config = await loadOrExit(args.home, { positions: Boolean(args.check) });
-    const short = (path: string) =>
-      path.startsWith(`${config.home.root}/`)
-        ? path.slice(config.home.root.length + 1)
-        : path.startsWith(`${userHome}/`)
-          ? `~${path.slice(userHome.length)}`
-          : path;
+    const short = (path: string) => configPathOf(path, config.home.root);
     const scanning = quietProgress("scanning");
     const models = scanModels(config.paths.models, {
       onProgress: (seen) => scanning.update(`${seen} entries looked at (headers only)`),

@@ -7,7 +7,7 @@ import { findServer } from "../config/loader.ts";
 import { didYouMean } from "../config/problems.ts";
 import { agentLaunch } from "../harnesses/plan.ts";
 import { which } from "../system/which.ts";
-import { homeArg, loadOrExit, printJson, RigError } from "./common.ts";
+import { argsAfterSeparator, homeArg, loadOrExit, printJson, RigError } from "./common.ts";
 import { ensureDaemon, startServer } from "./daemon-client.ts";
 import { progress } from "./progress.ts";
 
@@ -34,9 +34,7 @@ export default defineCommand({
       throw new RigError(
         `no agent named \`${args.agent}\`${didYouMean(args.agent, Object.keys(config.agents))} (see \`rig ls\`)`,
       );
-    const separator = rawArgs.indexOf("--");
-    const extra = separator === -1 ? [] : rawArgs.slice(separator + 1);
-    const launch = agentLaunch(config, agent, extra);
+    const launch = agentLaunch(config, agent, argsAfterSeparator(rawArgs));
     if (args["dry-run"]) {
       if (args.json) return printJson(launch);
       process.stdout.write(

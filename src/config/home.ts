@@ -1,5 +1,5 @@
 import { homedir } from "node:os";
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 
 export const DEFAULT_HOME = "~/local-llm";
 
@@ -21,6 +21,16 @@ export function expandTilde(path: string): string {
 export function resolveConfigPath(path: string, home: string): string {
   const expanded = expandTilde(path);
   return isAbsolute(expanded) ? expanded : resolve(home, expanded);
+}
+
+/**
+ * A path as rig.yaml would name it, the inverse of resolveConfigPath: relative inside the rig home,
+ * `~/…` inside the user's home, absolute elsewhere.
+ */
+export function configPathOf(path: string, home: string): string {
+  if (path === home || path.startsWith(`${home}/`)) return relative(home, path) || ".";
+  const user = homedir();
+  return path.startsWith(`${user}/`) ? `~${path.slice(user.length)}` : path;
 }
 
 export function homePaths(flag?: string, env: NodeJS.ProcessEnv = process.env): HomePaths {
