@@ -4,7 +4,7 @@ import { request } from "node:http";
 import { join } from "node:path";
 import type { Config } from "../config/loader.ts";
 import { gatewayUrl } from "../gateway/urls.ts";
-import type { ServerStatus } from "../supervisor/supervisor.ts";
+import type { ServerStatus } from "../supervisor/status.ts";
 import { isAlive, sleep } from "../system/process.ts";
 import { RigError } from "./common.ts";
 

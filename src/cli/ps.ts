@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { formatDuration } from "../config/duration.ts";
-import type { ServerStatus } from "../supervisor/supervisor.ts";
+import { stoppedStatus } from "../supervisor/status.ts";
 import { pc } from "./colors.ts";
 import { homeArg, jsonArg, loadOrExit, printJson } from "./common.ts";
 import { daemonStatus } from "./daemon-client.ts";
@@ -25,21 +25,7 @@ export default defineCommand({
     const config = await loadOrExit(args.home);
     const status = await daemonStatus(config);
     // Without a daemon nothing runs: --all still lists every profile, as stopped.
-    const known: ServerStatus[] =
-      status?.servers ??
-      Object.values(config.servers).map((server) => ({
-        name: server.name,
-        runtime: server.runtime,
-        state: "stopped",
-        pid: null,
-        port: null,
-        uptime_s: null,
-        ttl_left_s: null,
-        requests: 0,
-        in_flight: 0,
-        error: null,
-        stale: false,
-      }));
+    const known = status?.servers ?? Object.values(config.servers).map(stoppedStatus);
     const servers = known.filter((server) => args.all || server.state !== "stopped");
     if (args.json) {
       return printJson(

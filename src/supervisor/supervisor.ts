@@ -14,23 +14,7 @@ import { which } from "../system/which.ts";
 import { postJson, probe } from "./health.ts";
 import { LogSink } from "./log.ts";
 import { type LaunchPlan, launchPlan } from "./plan.ts";
-
-export type ServerState = "stopped" | "starting" | "ready" | "stopping" | "failed";
-
-export interface ServerStatus {
-  name: string;
-  runtime: string;
-  state: ServerState;
-  pid: number | null;
-  port: number | null;
-  uptime_s: number | null;
-  ttl_left_s: number | null;
-  requests: number;
-  in_flight: number;
-  error: string | null;
-  /** The profile changed since this launch: it restarts on its next use. */
-  stale: boolean;
-}
+import { type ServerState, type ServerStatus, stoppedStatus } from "./status.ts";
 
 /** A start that failed: the reason in the user's terms, and the last log lines. */
 export class StartError extends Error {
@@ -280,6 +264,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   status(): ServerStatus[] {
     return Object.values(this.config.servers).map((server) => {
       const slot = this.slots.get(server.name);
+      if (!slot) return stoppedStatus(server);
       const running =
         slot && (slot.state === "ready" || slot.state === "starting" || slot.state === "stopping");
       const ttlLeft =
