@@ -247,22 +247,24 @@ export class ModelProxy {
     const speaks = runtime.dialects.includes(route.dialect);
     // `always` translates what rig can translate (Messages, Responses); Chat, completions and
     // embeddings are what translation targets, so they pass through.
+    const dialectTranslator = TRANSLATORS[route.dialect];
     let passthrough =
-      server.translate === "never" ||
-      (speaks && (server.translate !== "always" || !TRANSLATORS[route.dialect]));
+      server.translate === "never" || (speaks && (server.translate !== "always" || !dialectTranslator));
     // A tool call the client requires is enforced by rig where the runtime's own endpoint would not
     // (llama.cpp): under `auto`, such a request goes through Chat even when the dialect is native.
+    let probed: ReturnType<Translator["toChat"]> | undefined;
     if (
       passthrough &&
       server.translate === "auto" &&
       body.tool_choice !== undefined &&
       route.name !== "count_tokens" &&
       runtime.forceToolChoice &&
-      TRANSLATORS[route.dialect]
+      dialectTranslator
     ) {
-      passthrough = !runtime.forceToolChoice.forces(TRANSLATORS[route.dialect]!.toChat(body).chat);
+      probed = dialectTranslator.toChat(body);
+      passthrough = !runtime.forceToolChoice.forces(probed.chat);
     }
-    const translator = passthrough ? undefined : TRANSLATORS[route.dialect];
+    const translator = passthrough ? undefined : dialectTranslator;
     if (!passthrough && route.name === "count_tokens") {
       const counted = anthropicCountTokens(body);
       sendJson(res, 200, counted);
@@ -284,7 +286,7 @@ export class ModelProxy {
       } else sendJson(res, 200, translator.respond([{ type: "finish", reason: "stop" }], context));
       return record(200, { server: server.name, stream: body.stream === true });
     }
-    const translation = translator?.toChat(body);
+    const translation = translator ? (probed ?? translator.toChat(body)) : undefined;
     const native = passthrough && route.dialect === "messages" ? fixNativeMessages(body) : body;
 
     let payload = applyRules(applyRules(translation?.chat ?? native, server.request), agent?.request);

@@ -59,10 +59,15 @@ function nameOf(path: string, root: string): string {
   return relative(root, path) || basename(path);
 }
 
-function withFacts(model: Omit<FoundModel, "facts" | "size">, read: () => ModelFacts): FoundModel {
+/** The model with what its headers say; a header may also settle the format (an MLX folder). */
+function withFacts(
+  model: Omit<FoundModel, "facts" | "size">,
+  read: () => ModelFacts & { format?: ModelFormat },
+): FoundModel {
   const size = model.files.reduce((sum, file) => sum + file.size, 0);
   try {
-    return { ...model, size, facts: read() };
+    const { format = model.format, ...facts } = read();
+    return { ...model, format, size, facts };
   } catch (error) {
     return { ...model, size, facts: {}, error: (error as Error).message };
   }
@@ -164,19 +169,19 @@ export function scanModels(roots: string[], options: ScanOptions = {}): FoundMod
       const files = entries
         .filter((entry) => entry.name.endsWith(".safetensors"))
         .map((entry) => weightFile(join(dir, entry.name)));
-      const model = withFacts(
-        {
-          path: dir,
-          format: "safetensors",
-          source: sourceOf(dir),
-          name: nameOf(dir, root),
-          files,
-          links: [],
-        },
-        () => safetensorsFacts(dir),
+      found.push(
+        withFacts(
+          {
+            path: dir,
+            format: "safetensors",
+            source: sourceOf(dir),
+            name: nameOf(dir, root),
+            files,
+            links: [],
+          },
+          () => safetensorsFacts(dir),
+        ),
       );
-      const { format, ...facts } = model.facts as ModelFacts & { format?: ModelFormat };
-      found.push({ ...model, format: format ?? "safetensors", facts });
       return;
     }
     const shards = new Map<string, string[]>();
