@@ -5,7 +5,13 @@ import { COMMON_FAILURE_HINTS, type RuntimeAdapter } from "./types.ts";
 export const command: RuntimeAdapter = {
   kind: "command",
   label: "any command (argv with ${PORT} ${HOST} ${MODEL})",
+  requires: "command",
   modelKind: "path-or-id",
+  formats: [],
+  example: {
+    command: ["your-server", "--port", "${PORT}", "--model", "${MODEL}"],
+    model: "path/or/id-of-your-model",
+  },
   defaultCommand: [],
   detectable: false,
   dialects: ["chat", "completions", "embeddings"],

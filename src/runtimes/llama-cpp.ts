@@ -5,7 +5,11 @@ import { COMMON_FAILURE_HINTS, type RuntimeAdapter } from "./types.ts";
 export const llamaCpp: RuntimeAdapter = {
   kind: "llama.cpp",
   label: "llama.cpp llama-server (GGUF)",
+  requires: "model",
   modelKind: "path",
+  formats: ["gguf"],
+  install: { hint: "`rig install llama.cpp` builds it", rigBuild: "llama-server" },
+  example: { model: "models/your-model.gguf", args: ["--flash-attn", "on", "--n-gpu-layers", 99] },
   defaultCommand: ["llama-server"],
   detectable: true,
   dialects: ["chat", "completions", "embeddings", "messages", "responses"],

@@ -5,7 +5,11 @@ import { COMMON_FAILURE_HINTS, type RuntimeAdapter } from "./types.ts";
 export const lmstudio: RuntimeAdapter = {
   kind: "lmstudio",
   label: "LM Studio (lms)",
+  requires: "model",
   modelKind: "path-or-id",
+  formats: ["gguf", "mlx"],
+  install: { hint: "LM Studio (https://lmstudio.ai) ships it" },
+  example: { model: "path/or/id-of-your-model" },
   defaultCommand: ["lms"],
   detectable: true,
   dialects: ["chat", "completions", "embeddings"],

@@ -4,7 +4,11 @@ import { COMMON_FAILURE_HINTS, type RuntimeAdapter } from "./types.ts";
 export const mlx: RuntimeAdapter = {
   kind: "mlx",
   label: "MLX mlx_lm.server (Apple silicon)",
+  requires: "model",
   modelKind: "path-or-id",
+  formats: ["mlx"],
+  install: { hint: "`pip install mlx-lm` provides it" },
+  example: { model: "path/or/id-of-your-model" },
   defaultCommand: ["mlx_lm.server"],
   detectable: true,
   dialects: ["chat", "completions"],

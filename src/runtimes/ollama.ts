@@ -8,7 +8,12 @@ import { COMMON_FAILURE_HINTS, type RuntimeAdapter } from "./types.ts";
 export const ollama: RuntimeAdapter = {
   kind: "ollama",
   label: "Ollama (a model tag on ollama serve)",
+  requires: "model",
   modelKind: "tag",
+  formats: [],
+  catalogName: (tag) => (tag.includes(":") ? tag : `${tag}:latest`),
+  install: { hint: "https://ollama.com/download has it" },
+  example: { model: "your-model:latest" },
   defaultCommand: ["ollama"],
   detectable: true,
   dialects: ["chat", "completions", "embeddings"],

@@ -4,7 +4,10 @@ import type { RuntimeAdapter } from "./types.ts";
 export const remote: RuntimeAdapter = {
   kind: "remote",
   label: "an existing server at url:",
+  requires: "url",
   modelKind: "tag",
+  formats: [],
+  example: { url: "http://host:8000/v1" },
   defaultCommand: [],
   detectable: false,
   dialects: ["chat", "completions", "embeddings"],

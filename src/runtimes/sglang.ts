@@ -4,7 +4,11 @@ import { COMMON_FAILURE_HINTS, type RuntimeAdapter } from "./types.ts";
 export const sglang: RuntimeAdapter = {
   kind: "sglang",
   label: "SGLang (python -m sglang.launch_server)",
+  requires: "model",
   modelKind: "path-or-id",
+  formats: ["safetensors"],
+  install: { hint: '`pip install "sglang[all]"` provides it' },
+  example: { model: "path/or/id-of-your-model" },
   defaultCommand: ["python"],
   detectable: false,
   dialects: ["chat", "completions", "embeddings"],

@@ -1,6 +1,30 @@
 /** The API dialects a runtime can serve natively. */
 export type Dialect = "chat" | "completions" | "embeddings" | "messages" | "responses";
 
+/** Model file formats as `rig models` tells them apart. */
+export type ModelFormat = "gguf" | "mlx" | "safetensors";
+
+/** The key a profile sets to say what it serves: a model, an existing server's URL, or its own argv. */
+export type ProfileTarget = "model" | "url" | "command";
+
+/** What rig builds itself with `rig install <kind>`. */
+export type RigBuild = "llama-server";
+
+export interface InstallInfo {
+  /** How a person gets the runtime, told when its executable is missing. */
+  hint: string;
+  /** Set when `rig install <kind>` builds it into rig's cache. */
+  rigBuild?: RigBuild;
+}
+
+/** A profile a starter rig.yaml shows for this runtime; valid as written once its placeholders are real. */
+export interface ProfileExample {
+  model?: string;
+  url?: string;
+  command?: string[];
+  args?: (string | number)[];
+}
+
 /** Everything a runtime adapter needs to describe one launch; all paths already resolved. */
 export interface LaunchInput {
   name: string;
@@ -68,9 +92,20 @@ export interface ToolChoiceForcer {
 export interface RuntimeAdapter {
   kind: string;
   label: string;
+  /** What a profile must name; a profile that names its `command` runs exactly that argv. */
+  requires: ProfileTarget;
   /** How `model:` is read: a file path, a path or a registry id, a runtime tag, or not used. */
   modelKind: "path" | "path-or-id" | "tag" | "none";
-  /** Executable argv prefix used when `runtimes.<kind>.command` is not set. */
+  /** Model file formats it loads from a path. */
+  formats: readonly ModelFormat[];
+  /**
+   * The name `rig models` lists a model under when a profile names it by tag or id rather than by path
+   * (Ollama: `llama3` is `llama3:latest`); the name as written when absent.
+   */
+  catalogName?(model: string): string;
+  install?: InstallInfo;
+  example: ProfileExample;
+  /** Executable argv prefix used when `runtimes.<kind>.command` is not set; empty when nothing runs here. */
   defaultCommand: string[];
   /** Whether finding defaultCommand[0] on PATH shows the runtime is installed (not so for `python`). */
   detectable: boolean;

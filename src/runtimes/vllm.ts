@@ -4,7 +4,11 @@ import { COMMON_FAILURE_HINTS, type RuntimeAdapter } from "./types.ts";
 export const vllm: RuntimeAdapter = {
   kind: "vllm",
   label: "vLLM (vllm serve)",
+  requires: "model",
   modelKind: "path-or-id",
+  formats: ["safetensors"],
+  install: { hint: "`pip install vllm` provides it" },
+  example: { model: "path/or/id-of-your-model" },
   defaultCommand: ["vllm"],
   detectable: true,
   dialects: ["chat", "completions", "embeddings", "responses"],

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { loadConfig } from "../../src/config/loader.ts";
-import { launchPlan } from "../../src/supervisor/plan.ts";
+import { launchPlan } from "../../src/runtimes/plan.ts";
 import { RIG_MAIN, rig, rigJson } from "../support/cli.ts";
 import { homesForThisFile } from "../support/home.ts";
 

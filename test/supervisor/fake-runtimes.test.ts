@@ -4,7 +4,7 @@ import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { loadConfig } from "../../src/config/loader.ts";
-import { launchPlan } from "../../src/supervisor/plan.ts";
+import { launchPlan } from "../../src/runtimes/plan.ts";
 import { freePort } from "../../src/system/ports.ts";
 import { isAlive, sleep } from "../../src/system/process.ts";
 import { rig, rigJson } from "../support/cli.ts";

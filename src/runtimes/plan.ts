@@ -1,8 +1,8 @@
 import type { Config, Server } from "../config/loader.ts";
-import { runtimeFor } from "../runtimes/index.ts";
-import type { LaunchInput, ProcessSpec, RuntimeAdapter } from "../runtimes/types.ts";
+import { runtimeFor } from "./index.ts";
+import type { LaunchInput, ProcessSpec, RuntimeAdapter } from "./types.ts";
 
-export const UNASSIGNED_PORT = "<port>";
+const UNASSIGNED_PORT = "<port>";
 
 export interface LaunchPlan {
   adapter: RuntimeAdapter;
@@ -24,7 +24,7 @@ export function launchPlan(config: Config, server: Server, port?: number): Launc
     name: server.name,
     model: server.modelPath,
     url: server.url,
-    command: server.runtime === "command" ? server.command : config.runtimes[server.runtime]?.command,
+    command: adapter.requires === "command" ? server.command : config.runtimes[server.runtime]?.command,
     args: server.args,
     host: server.host ?? "127.0.0.1",
     port: String(port ?? server.port ?? UNASSIGNED_PORT),
