@@ -6,7 +6,7 @@ import { configPathOf, expandTilde } from "../config/home.ts";
 import { type Config, findServer, loadConfig } from "../config/loader.ts";
 import { didYouMean, formatWhere } from "../config/problems.ts";
 import { HARNESS_NAMES } from "../harnesses/index.ts";
-import { RUNTIME_KINDS } from "../runtimes/index.ts";
+import { kindsRequiring, RUNTIME_KINDS, runtimeFor } from "../runtimes/index.ts";
 import { pc } from "./colors.ts";
 import {
   argsAfterSeparator,
@@ -15,6 +15,7 @@ import {
   loadOrExit,
   printJson,
   RigError,
+  refreshDocs,
   UsageError,
 } from "./common.ts";
 
@@ -23,6 +24,11 @@ function afterSeparator(rawArgs: string[]): Array<string | number> {
   return argsAfterSeparator(rawArgs).map((word) =>
     /^-?\d+(\.\d+)?$/.test(word) && String(Number(word)) === word ? Number(word) : word,
   );
+}
+
+/** Runtimes whose `model:` may be a registry id or a tag rather than a file. */
+function kindsNamingModels(): string[] {
+  return kindsRequiring("model").filter((kind) => runtimeFor(kind).modelKind !== "path");
 }
 
 const commonArgs = {
@@ -100,8 +106,7 @@ async function addEntry(
     result.shims = syncShims(edited)
       .filter((action) => action.kind === "write" && action.agent)
       .map((action) => action.path);
-    const { refreshDocs } = await import("./docs.ts");
-    refreshDocs(edited);
+    await refreshDocs(edited);
   }
   if (options.json) return printJson(result);
   process.stdout.write(
@@ -123,7 +128,7 @@ const server = defineCommand({
     model: {
       type: "string",
       required: true,
-      description: "model file or folder (a tag or id with --runtime; the URL with --runtime remote)",
+      description: `model file or folder (a tag or id with --runtime; the URL with --runtime ${kindsRequiring("url").join("|")})`,
       valueHint: "PATH",
     },
     runtime: {
@@ -158,7 +163,7 @@ const server = defineCommand({
       const detected = detectModel(given);
       if (typeof detected === "string")
         throw new RigError(
-          `${detected}${existsSync(given) ? "" : "; for a registry id or tag (ollama, vllm, lmstudio) pass --runtime"}`,
+          `${detected}${existsSync(given) ? "" : `; for a registry id or tag (${kindsNamingModels().join(", ")}) pass --runtime`}`,
         );
       runtime ??= detected.runtime;
       model = configPathOf(detected.path, config.home.root);
@@ -179,8 +184,8 @@ const server = defineCommand({
       args,
       {
         runtime,
-        // A remote server is an existing endpoint: its --model is the URL it answers on.
-        ...(runtime === "remote" ? { url: model } : { model }),
+        // --model fills what the runtime's profiles name: a model, or the URL of an existing server.
+        ...(runtimeFor(runtime).requires === "url" ? { url: model } : { model }),
         args: runtimeArgs.length ? runtimeArgs : undefined,
         port,
         context,

@@ -5,11 +5,11 @@ import { homePaths, resolveConfigPath } from "../config/home.ts";
 import { configJsonSchema } from "../config/schema.ts";
 import { SCHEMA_FILE, STARTER_GITIGNORE, type StarterServer, starterConfig } from "../config/starter.ts";
 import { HARNESSES } from "../harnesses/index.ts";
-import { cachedLlamaServer } from "../install/llama-cpp.ts";
-import { RUNTIMES } from "../runtimes/index.ts";
+import { RUNTIMES, runtimeForFormat } from "../runtimes/index.ts";
 import { which } from "../system/which.ts";
 import { pc } from "./colors.ts";
 import { homeArg, jsonArg, printJson, RigError } from "./common.ts";
+import { cachedBuild } from "./install.ts";
 
 /** The first GGUF file under the usual model folders, looked for shallowly so init stays instant. */
 function findGguf(roots: string[], maxDepth = 4): string | undefined {
@@ -81,23 +81,23 @@ export function initHome(homeFlag: string | undefined, options: { server?: Start
   for (const adapter of Object.values(RUNTIMES)) {
     const executable = adapter.defaultCommand[0];
     if (!executable || !adapter.detectable) continue;
-    if (which(executable)) runtimesFound.push(adapter.kind);
-    else if (adapter.kind === "llama.cpp" && cachedLlamaServer()) {
-      runtimesFound.push(adapter.kind);
-      runtimeCommands[adapter.kind] = cachedLlamaServer()!;
-    }
+    const onPath = which(executable);
+    const built = onPath ? undefined : cachedBuild(adapter);
+    if (onPath || built) runtimesFound.push(adapter.kind);
+    if (built) runtimeCommands[adapter.kind] = built;
   }
   const harnessesFound = Object.values(HARNESSES)
     .filter((harness) => which(harness.defaultCommand[0]!))
     .map((harness) => harness.name);
 
   let server = options.server;
-  if (!server && runtimesFound.includes("llama.cpp")) {
+  const ggufRuntime = runtimeForFormat("gguf");
+  if (!server && ggufRuntime && runtimesFound.includes(ggufRuntime.kind)) {
     const roots = ["models", "~/.lmstudio/models", "~/.cache/huggingface/hub"].map((path) =>
       resolveConfigPath(path, home.root),
     );
     const gguf = findGguf(roots);
-    if (gguf) server = { name: serverNameFor(gguf), runtime: "llama.cpp", model: gguf, context: 8192 };
+    if (gguf) server = { name: serverNameFor(gguf), runtime: ggufRuntime.kind, model: gguf, context: 8192 };
   }
   writeFileSync(home.config, starterConfig({ runtimeCommands, runtimesFound, harnessesFound, server }), {
     flag: "wx",

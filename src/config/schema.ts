@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { HARNESS_NAMES } from "../harnesses/index.ts";
-import { RUNTIME_KINDS } from "../runtimes/index.ts";
+import { kindsRequiring, RUNTIME_KINDS, runtimeFor } from "../runtimes/index.ts";
+import type { ProfileTarget } from "../runtimes/types.ts";
 import { DURATION_PATTERN, SIZE_PATTERN } from "./duration.ts";
 
 const name = z
@@ -19,6 +20,15 @@ const size = z
   .describe("a size: 512KB, 50MB, 1GiB or bytes");
 
 const port = z.number().int().min(1).max(65535);
+
+/** `runtime: remote`, as a rule or a description names the runtimes whose profiles set this key. */
+function runtimesNaming(target: ProfileTarget): string {
+  return `runtime: ${kindsRequiring(target).join(" | ")}`;
+}
+
+function showValue(value: string | string[]): string {
+  return Array.isArray(value) ? `[${value.join(", ")}]` : value;
+}
 
 const scalarArg = z.union([z.string(), z.number(), z.boolean()]).transform(String);
 
@@ -40,11 +50,17 @@ export const serverSchema = z
   .strictObject({
     runtime: z.enum(RUNTIME_KINDS).describe("which runtime serves this profile"),
     model: z.string().optional().describe("model file or folder, registry id or tag"),
-    url: z.string().url().optional().describe("base URL of an existing server (runtime: remote)"),
+    url: z
+      .string()
+      .url()
+      .optional()
+      .describe(`base URL of an existing server (${runtimesNaming("url")})`),
     command: z
       .array(scalarArg)
       .optional()
-      .describe("argv of a `command` server; ${PORT} ${HOST} ${MODEL} are substituted"),
+      .describe(
+        `the server's argv (${runtimesNaming("command")}); \${PORT} \${HOST} \${MODEL} are substituted`,
+      ),
     args: z.array(scalarArg).default([]).describe("extra runtime flags, exactly as the runtime takes them"),
     host: z.string().optional().describe("address the runtime binds (default 127.0.0.1)"),
     port: port.optional().describe("fixed port; otherwise a free one is assigned"),
@@ -68,31 +84,27 @@ export const serverSchema = z
     notes: z.string().optional().describe("why these flags: measurements, caveats"),
   })
   .superRefine((server, ctx) => {
-    if (server.runtime === "remote" && !server.url)
+    const adapter = runtimeFor(server.runtime);
+    const target = adapter.requires;
+    if (!server[target]?.length) {
+      const example = adapter.example[target];
+      ctx.addIssue({
+        code: "custom",
+        path: [target],
+        message: `a ${server.runtime} server needs \`${target}:\`${example ? ` (e.g. ${showValue(example)})` : ""}`,
+      });
+    }
+    if (server.url && target !== "url")
       ctx.addIssue({
         code: "custom",
         path: ["url"],
-        message: "a remote server needs `url:` (e.g. http://host:8000/v1)",
+        message: `\`url:\` is only for ${runtimesNaming("url")}`,
       });
-    if (server.runtime === "command" && !server.command?.length)
+    if (server.command && target !== "command")
       ctx.addIssue({
         code: "custom",
         path: ["command"],
-        message: "a command server needs `command: [argv…]`",
-      });
-    if (!["remote", "command"].includes(server.runtime) && !server.model)
-      ctx.addIssue({
-        code: "custom",
-        path: ["model"],
-        message: `a ${server.runtime} server needs \`model:\``,
-      });
-    if (server.url && server.runtime !== "remote")
-      ctx.addIssue({ code: "custom", path: ["url"], message: "`url:` is only for runtime: remote" });
-    if (server.command && server.runtime !== "command")
-      ctx.addIssue({
-        code: "custom",
-        path: ["command"],
-        message: `\`command:\` is only for runtime: command; to change the ${server.runtime} executable set runtimes.${server.runtime}.command`,
+        message: `\`command:\` is only for ${runtimesNaming("command")}; to change the ${server.runtime} executable set runtimes.${server.runtime}.command`,
       });
   });
 

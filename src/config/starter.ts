@@ -1,4 +1,5 @@
 import { Document, isSeq, visit } from "yaml";
+import { RUNTIME_KINDS, runtimeFor } from "../runtimes/index.ts";
 
 export const SCHEMA_FILE = "rig.schema.json";
 
@@ -87,14 +88,12 @@ export function starterConfig(input: StarterInput): string {
     "",
     "servers:                      # one name = one exact launch; keep the why in notes:",
   );
-  const exampleRuntime = input.runtimesFound.includes("llama.cpp")
-    ? "llama.cpp"
-    : (input.runtimesFound[0] ?? "llama.cpp");
+  // The registry lists runtimes in order of preference, and init finds them in that order.
+  const exampleRuntime = input.runtimesFound[0] ?? RUNTIME_KINDS[0];
   const example = {
     [serverName]: {
       runtime: exampleRuntime,
-      model: exampleRuntime === "llama.cpp" ? "models/your-model.gguf" : "path/or/id-of-your-model",
-      ...(exampleRuntime === "llama.cpp" ? { args: ["--flash-attn", "on", "--n-gpu-layers", 99] } : {}),
+      ...runtimeFor(exampleRuntime).example,
       context: 32768,
       aliases: ["default"],
       ttl: "30m",

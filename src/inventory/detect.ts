@@ -1,13 +1,14 @@
 import { existsSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { runtimeForFormat } from "../runtimes/index.ts";
 import { SHARD_PATTERN } from "./formats.ts";
 import { type FoundModel, scanModels } from "./scan.ts";
 
 export interface DetectedModel {
   /** The path a profile should name: the file, the first shard, or the folder. */
   path: string;
-  /** The runtime these files are for: GGUF → llama.cpp, an MLX folder → mlx, other safetensors → vllm. */
-  runtime: "llama.cpp" | "mlx" | "vllm";
+  /** The runtime kind these files are for: the first in the registry that loads their format. */
+  runtime: string;
   model: FoundModel;
 }
 
@@ -31,6 +32,7 @@ export function detectModel(path: string): DetectedModel | string {
     return `${path} holds ${wanted.length} models; name one of them:\n${wanted.map((model) => `  ${model.path}`).join("\n")}`;
   const model = wanted[0]!;
   if (model.error) return `${model.path}: ${model.error}`;
-  const runtime = model.format === "gguf" ? "llama.cpp" : model.format === "mlx" ? "mlx" : "vllm";
-  return { path: model.path, runtime, model };
+  const runtime = runtimeForFormat(model.format);
+  if (!runtime) return `${model.path}: no runtime rig knows loads ${model.format} models`;
+  return { path: model.path, runtime: runtime.kind, model };
 }

@@ -1,7 +1,8 @@
 import { existsSync, realpathSync } from "node:fs";
-import { basename, isAbsolute } from "node:path";
+import { basename } from "node:path";
 import type { Config, Server } from "../config/loader.ts";
 import type { SourcePosition } from "../config/problems.ts";
+import { modelIsPath, runtimeFor } from "../runtimes/index.ts";
 import type { FoundModel } from "./scan.ts";
 
 function real(path: string): string | undefined {
@@ -12,12 +13,7 @@ function real(path: string): string | undefined {
   }
 }
 
-/** `llama3` → `llama3:latest`, as Ollama names it. */
-function ollamaTag(model: string): string {
-  return model.includes(":") ? model : `${model}:latest`;
-}
-
-/** Profile names per model: by path (through symlinks) for files, by name for Ollama tags and HF ids. */
+/** Profile names per model: by path (through symlinks) for files, by name for tags and registry ids. */
 export function referencesOf(config: Config, models: FoundModel[]): Map<FoundModel, string[]> {
   const byPath = new Map<string, FoundModel>();
   for (const model of models) {
@@ -29,13 +25,11 @@ export function referencesOf(config: Config, models: FoundModel[]): Map<FoundMod
   const byName = new Map(models.map((model) => [model.name.toLowerCase(), model]));
   const references = new Map<FoundModel, string[]>(models.map((model) => [model, []]));
   for (const server of Object.values(config.servers)) {
-    const model = !server.modelPath
-      ? undefined
-      : server.runtime === "ollama"
-        ? byName.get(ollamaTag(server.modelPath).toLowerCase())
-        : isAbsolute(server.modelPath)
-          ? (byPath.get(server.modelPath) ?? byPath.get(real(server.modelPath) ?? ""))
-          : byName.get(server.modelPath.toLowerCase());
+    if (server.modelPath === undefined) continue;
+    const adapter = runtimeFor(server.runtime);
+    const model = modelIsPath(adapter, server.modelPath)
+      ? (byPath.get(server.modelPath) ?? byPath.get(real(server.modelPath) ?? ""))
+      : byName.get((adapter.catalogName?.(server.modelPath) ?? server.modelPath).toLowerCase());
     if (model) references.get(model)!.push(server.name);
   }
   return references;
@@ -51,7 +45,7 @@ export interface MissingModel {
 
 /** Profiles whose model file or folder is not there (it moved, or was deleted). */
 export function missingModels(config: Config, models: FoundModel[]): MissingModel[] {
-  const pointsAtPath = (server: Server) => server.modelPath !== undefined && isAbsolute(server.modelPath);
+  const pointsAtPath = (server: Server) => modelIsPath(runtimeFor(server.runtime), server.modelPath);
   return Object.values(config.servers)
     .filter((server) => pointsAtPath(server) && !existsSync(server.modelPath!))
     .map((server) => {

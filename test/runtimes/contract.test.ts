@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { RUNTIMES } from "../../src/runtimes/index.ts";
+import { serverSchema } from "../../src/config/schema.ts";
+import {
+  executableKey,
+  executableOf,
+  modelIsPath,
+  RUNTIMES,
+  runtimeForFormat,
+} from "../../src/runtimes/index.ts";
 import type { LaunchInput } from "../../src/runtimes/types.ts";
 
 const input = (overrides: Partial<LaunchInput> = {}): LaunchInput => ({
@@ -56,12 +63,46 @@ describe("every runtime adapter keeps the contract", () => {
         if (spec) assert.equal(spec.env.EXTRA, "yes");
       });
 
-      test("the executable can be overridden", () => {
-        if (adapter.kind === "remote" || adapter.kind === "command") return;
+      test("the executable can be overridden, at the key rig.yaml reads it from; a server rig only reaches runs nothing", () => {
         const custom = input({ ...inputFor(adapter.kind), command: ["/opt/bin/custom", "--sub"] });
         const prepared = adapter.prepare?.(custom)[0];
         const first = adapter.process(custom)?.argv ?? (prepared?.kind === "command" ? prepared.argv : []);
+        const key = executableKey(adapter, "qwen").join(".");
+        if (adapter.defaultCommand.length === 0 && adapter.requires !== "command") {
+          assert.deepEqual(first, [], "nothing is spawned, whatever command says");
+          assert.equal(executableOf(adapter, undefined), undefined, "no program to look for on PATH");
+          return;
+        }
         assert.deepEqual(first.slice(0, 2), ["/opt/bin/custom", "--sub"]);
+        assert.equal(executableOf(adapter, custom.command), "/opt/bin/custom");
+        const profile = { runtime: adapter.kind, ...adapter.example };
+        if (adapter.requires === "command") {
+          assert.equal(key, "servers.qwen.command", "the profile's own argv is its executable");
+          assert.equal(serverSchema.safeParse({ ...profile, command: ["/opt/bin/custom"] }).success, true);
+        } else {
+          assert.equal(key, `runtimes.${adapter.kind}.command`);
+          const misplaced = serverSchema.safeParse({ ...profile, command: ["/opt/bin/custom"] });
+          assert.match(misplaced.error!.issues[0]!.message, new RegExp(`set ${key.replaceAll(".", "\\.")}$`));
+        }
+      });
+
+      test("declares what a profile must name, with a starter example that names it and loads as written", () => {
+        const profile = { runtime: adapter.kind, ...adapter.example };
+        assert.ok(adapter.example[adapter.requires], `the example sets ${adapter.requires}:`);
+        assert.deepEqual(serverSchema.safeParse(profile).error?.issues, undefined);
+        const { [adapter.requires]: _, ...without } = profile;
+        const missing = serverSchema.safeParse(without);
+        assert.deepEqual(missing.error!.issues[0]!.path, [adapter.requires]);
+        assert.match(missing.error!.issues[0]!.message, new RegExp(`needs \`${adapter.requires}:\``));
+      });
+
+      test("names the model formats it loads, and an install hint when it runs a program", () => {
+        if (adapter.modelKind === "path")
+          assert.ok(adapter.formats.length > 0, "a path runtime loads some format");
+        if (adapter.modelKind === "tag") assert.deepEqual(adapter.formats, [], "a tag runtime loads no file");
+        if (adapter.defaultCommand.length > 0) assert.match(adapter.install?.hint ?? "", /\S/);
+        if (adapter.install?.rigBuild)
+          assert.match(adapter.install.hint, new RegExp(`rig install ${adapter.kind}`));
       });
 
       test("the base URL answers on the launch's host and port (remote: on its url)", () => {
@@ -215,5 +256,29 @@ describe("argv golden files use each runtime's real flags", () => {
     );
     assert.match(hint("vllm", "ValueError: No available memory for the cache blocks")!, /KV cache/);
     assert.match(hint("mlx", "RuntimeError: [metal::malloc] Out of memory")!, /does not fit in memory/);
+  });
+});
+
+describe("what the registry decides from the adapters", () => {
+  test("model files go to the first runtime that loads their format", () => {
+    assert.deepEqual(
+      ["gguf", "mlx", "safetensors", "pickle"].map((format) => runtimeForFormat(format)?.kind),
+      ["llama.cpp", "mlx", "vllm", undefined],
+    );
+  });
+
+  test("a model is a local path only where the runtime reads one: never a tag or a remote server's name", () => {
+    assert.equal(modelIsPath(RUNTIMES["llama.cpp"]!, "/models/qwen.gguf"), true);
+    assert.equal(modelIsPath(RUNTIMES.vllm!, "/models/qwen"), true);
+    assert.equal(modelIsPath(RUNTIMES.vllm!, "Qwen/Qwen3-8B"), false, "a registry id");
+    assert.equal(modelIsPath(RUNTIMES.remote!, "/data/served/by/vllm"), false, "a name on another machine");
+    assert.equal(modelIsPath(RUNTIMES.ollama!, undefined), false);
+  });
+
+  test("Ollama tags are matched as Ollama names them; other names as written", () => {
+    const ollama = RUNTIMES.ollama!;
+    assert.equal(ollama.catalogName!("llama3"), "llama3:latest");
+    assert.equal(ollama.catalogName!("qwen3:8b"), "qwen3:8b");
+    assert.equal(RUNTIMES.vllm!.catalogName, undefined);
   });
 });
