@@ -3,71 +3,56 @@ import { defineCommand } from "citty";
 import { type Config, loadConfig } from "../config/loader.ts";
 import { ConfigError, formatWhere, type Problem } from "../config/problems.ts";
 import { harnessFor } from "../harnesses/index.ts";
-import { findLlamaServer } from "../install/llama-cpp.ts";
 import { runtimeFor } from "../runtimes/index.ts";
+import {
+  missingExecutable,
+  missingModel,
+  notFoundMessage,
+  type PreflightProblem,
+  takenPort,
+} from "../supervisor/preflight.ts";
 import { describeHolder, isPortFree } from "../system/ports.ts";
 import { which } from "../system/which.ts";
 import { pc } from "./colors.ts";
 import { homeArg, jsonArg, printJson } from "./common.ts";
+import { cachedBuild } from "./install.ts";
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
-
-function executableProblem(executable: string, what: string, key: string, hint = ""): Problem | undefined {
-  if (which(executable)) return undefined;
-  return {
-    level: "error",
-    code: "executable-missing",
-    message: `${what}: \`${executable}\` not found${executable.includes("/") ? "" : " on PATH"}; install it${hint} or set ${key}`,
-  };
-}
 
 /** Everything about this machine that would stop the config from running: executables, model files, ports. */
 export async function machineProblems(config: Config): Promise<Problem[]> {
   const problems: Problem[] = [];
-  const usedRuntimes = new Set(Object.values(config.servers).map((server) => server.runtime));
-  for (const kind of usedRuntimes) {
-    const adapter = runtimeFor(kind);
-    const executable = (config.runtimes[kind]?.command ?? adapter.defaultCommand)[0];
-    if (!executable || kind === "command") continue;
-    const where = config.runtimes[kind] ? config.where(["runtimes", kind, "command"]) : undefined;
-    const hint = kind === "llama.cpp" ? " (`rig install llama.cpp` builds it)" : "";
-    if (kind === "llama.cpp" && !config.runtimes[kind] && findLlamaServer()) continue;
-    const problem = executableProblem(executable, `runtime ${kind}`, `runtimes.${kind}.command`, hint);
-    if (problem) problems.push({ ...problem, where });
+  const servers = Object.values(config.servers);
+  const fromPreflight = (problem: PreflightProblem): Problem => ({
+    level: "error",
+    code: problem.code,
+    message: problem.message,
+    path: problem.path,
+    where: problem.entry ? config.where(problem.entry) : undefined,
+  });
+  // One problem per missing program, however many profiles run it.
+  const executables = new Map<string, Problem>();
+  for (const server of servers) {
+    const problem = missingExecutable(config, server);
+    // rig's own build stands in for a runtime's default executable that is not on PATH.
+    if (!problem || (!problem.entry && cachedBuild(runtimeFor(server.runtime)))) continue;
+    executables.set(problem.message, fromPreflight(problem));
   }
-  for (const server of Object.values(config.servers)) {
-    if (server.runtime === "command") {
-      const executable = server.command![0]!;
-      if (!which(executable)) {
-        problems.push({
-          level: "error",
-          code: "executable-missing",
-          message: `\`${executable}\` not found`,
-          path: `servers.${server.name}.command`,
-          where: config.where(["servers", server.name, "command", 0]),
-        });
-      }
-    }
-    const modelIsFile = server.modelPath?.startsWith("/");
-    if (modelIsFile && !existsSync(server.modelPath!)) {
-      problems.push({
-        level: "error",
-        code: "model-missing",
-        message: `model not found: ${server.modelPath}`,
-        path: `servers.${server.name}.model`,
-        where: config.where(["servers", server.name, "model"]),
-      });
-    }
+  problems.push(...executables.values());
+  for (const server of servers) {
+    const problem = missingModel(config, server);
+    if (problem) problems.push(fromPreflight(problem));
   }
   const usedHarnesses = new Set(Object.values(config.agents).map((agent) => agent.harness));
   for (const name of usedHarnesses) {
     const executable = (config.harnesses[name]?.command ?? harnessFor(name).defaultCommand)[0]!;
-    const problem = executableProblem(executable, `agent CLI ${name}`, `harnesses.${name}.command`);
-    if (problem)
-      problems.push({
-        ...problem,
-        where: config.harnesses[name] ? config.where(["harnesses", name, "command"]) : undefined,
-      });
+    if (which(executable)) continue;
+    problems.push({
+      level: "error",
+      code: "executable-missing",
+      message: notFoundMessage(`agent CLI ${name}`, executable, `harnesses.${name}.command`),
+      where: config.harnesses[name] ? config.where(["harnesses", name, "command"]) : undefined,
+    });
   }
   if (!(await isPortFree(config.gateway.host, config.gateway.port))) {
     problems.push({
@@ -77,17 +62,10 @@ export async function machineProblems(config: Config): Promise<Problem[]> {
       where: config.where(["gateway", "port"]),
     });
   }
-  for (const server of Object.values(config.servers)) {
+  for (const server of servers) {
     if (server.port === undefined || runtimeFor(server.runtime).sharedProcess) continue;
-    if (!(await isPortFree(server.host ?? "127.0.0.1", server.port))) {
-      problems.push({
-        level: "error",
-        code: "port-taken",
-        message: `port ${server.port} is already taken by ${describeHolder(server.port)}`,
-        path: `servers.${server.name}.port`,
-        where: config.where(["servers", server.name, "port"]),
-      });
-    }
+    const problem = await takenPort(server, server.port);
+    if (problem) problems.push(fromPreflight(problem));
   }
   if (!LOOPBACK.has(config.gateway.host) && !config.gateway.apiKey) {
     problems.push({

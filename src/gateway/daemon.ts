@@ -121,7 +121,11 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const logLine = (text: string) => writeLog(`${new Date().toISOString()} ${text}\n`);
   const ledger = new Ledger(join(home.state, "rig.db"));
   let current = config;
-  const supervisor = new Supervisor(config, ledger);
+  const supervisor = new Supervisor(config, {
+    started: (launch) => ledger.launchStarted(launch),
+    ready: (id, readyMs) => ledger.launchReady(id, readyMs),
+    ended: (id, end) => ledger.launchEnded(id, end),
+  });
   const recorder = new Recorder(writeLog, ledger);
   const proxy = new ModelProxy({ config: () => current, supervisor, recorder });
   for (const leftover of supervisor.reapLeftovers())

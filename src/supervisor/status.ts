@@ -36,3 +36,48 @@ export function stoppedStatus(server: Server): ServerStatus {
     stale: false,
   };
 }
+
+/** What the scheduler decided about a server that has been asked for since the daemon started. */
+export interface Scheduled {
+  state: ServerState;
+  stale: boolean;
+  inFlight: number;
+  requests: number;
+  lastActive: number;
+  error?: string;
+}
+
+/** The process side of its current or last launch. */
+export interface LaunchFacts {
+  pid?: number;
+  port?: number;
+  startedAt: number;
+}
+
+export function serverStatus(
+  server: Server,
+  scheduled: Scheduled | undefined,
+  launch: LaunchFacts | undefined,
+  now: number,
+): ServerStatus {
+  if (!scheduled) return stoppedStatus(server);
+  const { state } = scheduled;
+  const running = launch && (state === "ready" || state === "starting" || state === "stopping");
+  const ttlLeft =
+    state === "ready" && server.ttlMs && scheduled.inFlight === 0
+      ? Math.max(0, Math.round((scheduled.lastActive + server.ttlMs - now) / 1000))
+      : null;
+  return {
+    name: server.name,
+    runtime: server.runtime,
+    state,
+    pid: running ? (launch.pid ?? null) : null,
+    port: running ? (launch.port ?? null) : null,
+    uptime_s: running ? Math.round((now - launch.startedAt) / 1000) : null,
+    ttl_left_s: ttlLeft,
+    requests: scheduled.requests,
+    in_flight: scheduled.inFlight,
+    error: state === "failed" ? (scheduled.error ?? null) : null,
+    stale: scheduled.stale,
+  };
+}

@@ -1,0 +1,232 @@
+import { join } from "node:path";
+import type { Config, Server } from "../config/loader.ts";
+import { fingerprint } from "../inventory/fingerprint.ts";
+import type { LaunchRecord } from "../ledger/ledger.ts";
+import { modelIsPath, runtimeFor } from "../runtimes/index.ts";
+import { type LaunchPlan, launchPlan } from "../runtimes/plan.ts";
+import type { LifecycleStep, ProcessSpec } from "../runtimes/types.ts";
+import { freePort } from "../system/ports.ts";
+import { shellLine } from "../system/shell.ts";
+import { postJson, probe } from "./health.ts";
+import { LogSink } from "./log.ts";
+import { savePids } from "./pidfile.ts";
+import { missingExecutable, missingModel, takenPort } from "./preflight.ts";
+import { kill, runToCompletion, type ServerProcess, spawnServer, terminate } from "./process.ts";
+import { waitReady } from "./readiness.ts";
+import { StartError } from "./scheduler.ts";
+import type { LaunchFacts } from "./status.ts";
+
+export interface LaunchEnded {
+  exitCode: number | null;
+  signal: string | null;
+  /** Why it ended: the stop's reason, "failed to start" or "crashed". */
+  outcome: string;
+  logTail?: string;
+}
+
+/** Where the launches of processes rig spawns are recorded; `started` returns the record's id. */
+export interface LaunchEvents {
+  started(launch: LaunchRecord): number;
+  ready(id: number, readyMs: number): void;
+  ended(id: number, end: LaunchEnded): void;
+}
+
+export interface LauncherHooks {
+  config(): Config;
+  events?: LaunchEvents;
+  /** A ready server's process exited without being asked to. */
+  crashed(name: string, message: string): void;
+  progress(name: string, elapsedMs: number, lastLine: string | undefined): void;
+}
+
+/** One server's current or last launch. */
+interface Launch extends LaunchFacts {
+  plan: LaunchPlan;
+  /** The longest a lifecycle step may take: the profile's start timeout. */
+  stepTimeoutMs: number;
+  log?: LogSink;
+  /** The process rig spawned; none for a server that was already up or is not launched (remote). */
+  process?: ServerProcess;
+  recordId?: number;
+  /** Set once rig means it to end: the outcome its exit is recorded with. */
+  stopReason?: string;
+  ready: boolean;
+  /** The log lines of a failed start or an exit, kept as they were when it happened. */
+  failureTail?: string[];
+}
+
+/**
+ * The effects behind the scheduler: brings one profile up (pre-start checks, spawn or reuse, lifecycle
+ * steps, readiness) and down (steps, TERM → KILL), keeps its log, the pid file and the launch records.
+ */
+export class Launcher {
+  private readonly launches = new Map<string, Launch>();
+
+  constructor(private readonly hooks: LauncherHooks) {}
+
+  facts(name: string): LaunchFacts | undefined {
+    return this.launches.get(name);
+  }
+
+  /** The last log lines of a server's current or last launch. */
+  tail(name: string, count = 20): string[] {
+    const launch = this.launches.get(name);
+    return launch?.failureTail ?? launch?.log?.tail(count) ?? [];
+  }
+
+  async start(server: Server): Promise<LaunchPlan> {
+    const config = this.hooks.config();
+    const host = server.host ?? "127.0.0.1";
+    const port = server.port ?? (runtimeFor(server.runtime).sharedProcess ? undefined : await freePort(host));
+    const launch: Launch = {
+      plan: launchPlan(config, server, port),
+      stepTimeoutMs: server.startTimeoutMs,
+      port,
+      startedAt: Date.now(),
+      log: this.launches.get(server.name)?.log,
+      ready: false,
+    };
+    this.launches.set(server.name, launch);
+    try {
+      const readyMs = await this.bringUp(config, server, launch);
+      launch.ready = true;
+      if (launch.recordId !== undefined) this.hooks.events?.ready(launch.recordId, readyMs);
+      return launch.plan;
+    } catch (error) {
+      launch.stopReason = "failed to start";
+      if (launch.process) await kill(launch.process);
+      launch.failureTail = error instanceof StartError ? error.logTail : [];
+      throw error;
+    }
+  }
+
+  async stop(name: string, reason: string): Promise<void> {
+    const launch = this.launches.get(name);
+    if (!launch) return;
+    launch.stopReason = reason;
+    launch.log?.write(`--- rig: stopping ${name}: ${reason}\n`);
+    for (const step of launch.plan.adapter.beforeStop?.(launch.plan.input) ?? []) {
+      await this.runStep(step, launch).catch((error: Error) =>
+        launch.log?.write(`--- rig: ${error.message}\n`),
+      );
+    }
+    if (launch.process) await terminate(launch.process);
+    this.savePids();
+  }
+
+  /** Everything between "starting" and "ready"; throws StartError. Resolves with the time to ready. */
+  private async bringUp(config: Config, server: Server, launch: Launch): Promise<number> {
+    const { plan } = launch;
+    const modelProblem = missingModel(config, server);
+    if (modelProblem) throw new StartError(modelProblem.standalone);
+    const alreadyUp = plan.adapter.sharedProcess && (await probe(plan.healthUrl, 1000)) === 200;
+    if (plan.process && !alreadyUp) {
+      const problem =
+        missingExecutable(config, server) ??
+        (launch.port === undefined ? undefined : await takenPort(server, launch.port));
+      if (problem) throw new StartError(problem.standalone);
+      this.spawn(config, server, launch, plan.process);
+    } else {
+      launch.log ??= this.openLog(config, server.name);
+      if (!alreadyUp) {
+        for (const step of plan.adapter.prepare?.(plan.input) ?? []) {
+          await this.runStep(step, launch).catch((error: Error) => {
+            throw new StartError(`${server.runtime} did not start: ${error.message}`, launch.log?.tail());
+          });
+        }
+      }
+    }
+    const readyMs = await waitReady({
+      name: server.name,
+      healthUrl: plan.healthUrl,
+      timeoutMs: server.startTimeoutMs,
+      exited: () => launch.process?.running === false,
+      tail: () => launch.failureTail ?? launch.log?.tail() ?? [],
+      hints: plan.adapter.failureHints,
+      progress: (elapsedMs) => this.hooks.progress(server.name, elapsedMs, launch.log?.lastLine()),
+    });
+    for (const step of plan.adapter.afterReady?.(plan.input) ?? []) {
+      await this.runStep(step, launch).catch((error: Error) => {
+        throw new StartError(
+          `${server.runtime} did not load the model: ${error.message}`,
+          launch.log?.tail(),
+        );
+      });
+    }
+    return readyMs;
+  }
+
+  private openLog(config: Config, name: string): LogSink {
+    return new LogSink(join(config.home.logs, `${name}.log`));
+  }
+
+  private spawn(config: Config, server: Server, launch: Launch, spec: ProcessSpec): void {
+    const { name } = server;
+    // A fresh log per process, so that its tail tells about this launch only.
+    launch.log?.close();
+    const log = this.openLog(config, name);
+    launch.log = log;
+    log.write(`--- rig: launching ${name} at ${new Date().toISOString()}: ${shellLine(spec.argv)}\n`);
+    const child = spawnServer(spec, {
+      cwd: config.home.root,
+      log,
+      onExit: (code, signal) => this.exited(name, launch, code, signal),
+    });
+    launch.process = child;
+    launch.pid = child.pid;
+    launch.recordId = this.hooks.events?.started({
+      server: name,
+      runtime: server.runtime,
+      argv: spec.argv,
+      env: spec.env,
+      cwd: config.home.root,
+      configHash: config.hash,
+      profileHash: server.profileHash,
+      modelFingerprint: modelIsPath(launch.plan.adapter, server.modelPath)
+        ? fingerprint(server.modelPath)
+        : undefined,
+      pid: child.pid,
+      port: launch.port,
+    });
+    this.savePids();
+  }
+
+  private exited(name: string, launch: Launch, code: number | null, signal: NodeJS.Signals | null): void {
+    const tail = launch.log?.tail() ?? [];
+    const how = signal ? `signal ${signal}` : `code ${code}`;
+    launch.log?.write(`--- rig: ${name} exited (${how})\n`);
+    const asked = launch.stopReason !== undefined;
+    if (!asked) launch.failureTail = tail;
+    if (launch.recordId !== undefined) {
+      this.hooks.events?.ended(launch.recordId, {
+        exitCode: code,
+        signal,
+        outcome: launch.stopReason ?? (launch.ready ? "crashed" : "failed to start"),
+        logTail: asked && launch.ready ? undefined : tail.join("\n"),
+      });
+    }
+    if (!asked && launch.ready && this.launches.get(name) === launch) {
+      this.hooks.crashed(
+        name,
+        `${name} exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`})`,
+      );
+    }
+    this.savePids();
+  }
+
+  private savePids(): void {
+    const running = Object.fromEntries(
+      [...this.launches]
+        .filter(([, launch]) => launch.process?.running && launch.pid)
+        .map(([name, launch]) => [name, { pid: launch.pid!, port: launch.port }]),
+    );
+    savePids(this.hooks.config().home.state, running);
+  }
+
+  private async runStep(step: LifecycleStep, launch: Launch): Promise<void> {
+    if (step.kind === "command") return runToCompletion(step.argv, launch.log);
+    const result = await postJson(launch.plan.baseUrl + step.path, step.body, launch.stepTimeoutMs);
+    if (result.status >= 400)
+      throw new Error(`${step.path} answered ${result.status}: ${result.text.slice(0, 300)}`);
+  }
+}

@@ -1,0 +1,327 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { Server } from "../../src/config/loader.ts";
+import { evictionFor, Scheduler, type SchedulerEffects, StartError } from "../../src/supervisor/scheduler.ts";
+
+// The scheduler's decisions with fake effects: no process, no network, a clock the test moves.
+
+interface Held {
+  resolve(launch: string): void;
+  reject(error: Error): void;
+}
+
+/** Records every start and stop; a held start waits until the test finishes or fails it. */
+class FakeWorld implements SchedulerEffects<string> {
+  readonly log: string[] = [];
+  readonly started: Server[] = [];
+  private clock = 0;
+  private timers: Array<{ at: number; fire: () => void; cancelled: boolean }> = [];
+  private readonly holding = new Set<string>();
+  private readonly held = new Map<string, Held>();
+
+  start(server: Server): Promise<string> {
+    this.log.push(`start ${server.name}`);
+    this.started.push(server);
+    const launch = `${server.name}#${this.started.length}`;
+    if (!this.holding.has(server.name)) return Promise.resolve(launch);
+    return new Promise((resolve, reject) =>
+      this.held.set(server.name, { resolve: () => resolve(launch), reject }),
+    );
+  }
+
+  async stop(name: string, reason: string): Promise<void> {
+    this.log.push(`stop ${name}: ${reason}`);
+  }
+
+  now(): number {
+    return this.clock;
+  }
+
+  after(ms: number, fire: () => void): () => void {
+    const timer = { at: this.clock + ms, fire, cancelled: false };
+    this.timers.push(timer);
+    return () => {
+      timer.cancelled = true;
+    };
+  }
+
+  /** Moves the clock, firing the timers that fall due on the way. */
+  advance(ms: number): void {
+    const until = this.clock + ms;
+    for (;;) {
+      const due = this.timers
+        .filter((timer) => !timer.cancelled && timer.at <= until)
+        .sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      this.clock = due.at;
+      due.cancelled = true;
+      due.fire();
+    }
+    this.clock = until;
+  }
+
+  /** Starts of this server wait for finish() or fail(). */
+  hold(name: string): void {
+    this.holding.add(name);
+  }
+
+  finish(name: string): void {
+    this.held.get(name)!.resolve("");
+  }
+
+  fail(name: string, error: Error): void {
+    this.held.get(name)!.reject(error);
+  }
+}
+
+function server(name: string, fields: Partial<Server> = {}): Server {
+  const known: Partial<Server> = {
+    name,
+    runtime: "llama.cpp",
+    ttlMs: 0,
+    responseTimeoutMs: 60_000,
+    startTimeoutMs: 60_000,
+    profileHash: `${name}-1`,
+    ...fields,
+  };
+  return known as Server;
+}
+
+function setup(...servers: Server[]) {
+  const world = new FakeWorld();
+  const states: string[] = [];
+  const scheduler = new Scheduler<string>(
+    Object.fromEntries(servers.map((entry) => [entry.name, entry])),
+    world,
+    (name, state) => states.push(`${name} ${state}`),
+  );
+  return { world, scheduler, states };
+}
+
+/** Lets every queued transition run: the fakes never wait on a timer. */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe("group swap", () => {
+  test("a start in a group stops the running rival only after its in-flight requests drain", async () => {
+    const { world, scheduler } = setup(server("a", { group: "g" }), server("b", { group: "g" }));
+    await scheduler.lease("a");
+    const b = scheduler.lease("b");
+    await settle();
+    assert.deepEqual(world.log, ["start a"], "a request to a is still in flight");
+    scheduler.release("a");
+    assert.equal(await b, "b#2");
+    assert.deepEqual(world.log, ["start a", "stop a: group g: b starting", "start b"]);
+    assert.equal(scheduler.view("a")!.state, "stopped");
+  });
+
+  test("queued requests for one model join one start instead of swapping the group each time", async () => {
+    const { world, scheduler } = setup(server("a", { group: "g" }), server("b", { group: "g" }));
+    await scheduler.ensureReady("a");
+    world.hold("b");
+    const firstB = scheduler.lease("b");
+    await settle();
+    const backToA = scheduler.lease("a");
+    const secondB = scheduler.lease("b");
+    await settle();
+    world.finish("b");
+    assert.deepEqual(await Promise.all([firstB, secondB]), ["b#2", "b#2"], "both served by one start of b");
+    assert.deepEqual(world.log, ["start a", "stop a: group g: b starting", "start b"]);
+    scheduler.release("b");
+    scheduler.release("b");
+    assert.equal(await backToA, "a#3");
+    assert.deepEqual(world.log, [
+      "start a",
+      "stop a: group g: b starting",
+      "start b",
+      "stop b: group g: a starting",
+      "start a",
+    ]);
+  });
+});
+
+/** A server with a 1 s ttl that has answered one request and is idle from time 0. */
+async function idleServer() {
+  const fixture = setup(server("a", { ttlMs: 1000 }));
+  await fixture.scheduler.lease("a");
+  fixture.scheduler.release("a");
+  /** Moves the clock, lets what it triggered run, and tells the server's state. */
+  const wait = async (ms: number) => {
+    fixture.world.advance(ms);
+    await settle();
+    return fixture.scheduler.view("a")!.state;
+  };
+  return { ...fixture, wait };
+}
+
+describe("ttl", () => {
+  test("unloads a server once it has been idle for its ttl", async () => {
+    const { world, wait } = await idleServer();
+    assert.equal(await wait(999), "ready");
+    assert.equal(await wait(1), "stopped");
+    assert.deepEqual(world.log, ["start a", "stop a: ttl"]);
+  });
+
+  test("a request in between cancels it; the idle time counts again from its end", async () => {
+    const { scheduler, wait } = await idleServer();
+    await wait(500);
+    await scheduler.lease("a");
+    assert.equal(await wait(5000), "ready", "never unloaded under a request");
+    scheduler.release("a");
+    assert.equal(await wait(999), "ready");
+    assert.equal(await wait(1), "stopped");
+  });
+
+  test("the ttl stop checks idleness again when its turn comes: a request that arrived meanwhile keeps the server", async () => {
+    const { world, scheduler } = await idleServer();
+    world.advance(1000);
+    const lease = scheduler.lease("a");
+    await settle();
+    assert.equal(await lease, "a#1");
+    assert.equal(scheduler.view("a")!.state, "ready");
+    assert.deepEqual(world.log, ["start a"]);
+  });
+
+  test("a request that came and went meanwhile re-arms the ttl instead of being cut short", async () => {
+    const { world, scheduler, wait } = await idleServer();
+    world.advance(1000);
+    void scheduler.lease("a");
+    scheduler.release("a");
+    assert.equal(await wait(0), "ready");
+    assert.equal(await wait(1000), "stopped");
+  });
+});
+
+describe("queue", () => {
+  test("concurrent leases share one start and are all counted in flight", async () => {
+    const { world, scheduler } = setup(server("a"));
+    world.hold("a");
+    const leases = [scheduler.lease("a"), scheduler.lease("a"), scheduler.lease("a")];
+    await settle();
+    world.finish("a");
+    assert.deepEqual(await Promise.all(leases), ["a#1", "a#1", "a#1"]);
+    assert.deepEqual(world.log, ["start a"]);
+    assert.equal(scheduler.view("a")!.inFlight, 3);
+  });
+
+  test("a failed start fails every waiter with its StartError; the next request tries again", async () => {
+    const { world, scheduler, states } = setup(server("a"));
+    world.hold("a");
+    const leases = [scheduler.lease("a"), scheduler.lease("a")];
+    await settle();
+    const failure = new StartError("a exited while starting", ["last line"]);
+    world.fail("a", failure);
+    for (const lease of leases) await assert.rejects(lease, (error) => error === failure);
+    assert.equal(scheduler.view("a")!.state, "failed");
+    assert.equal(scheduler.view("a")!.error, "a exited while starting");
+    assert.deepEqual(states, ["a starting", "a failed"]);
+    assert.equal(scheduler.view("a")!.inFlight, 0, "failed waiters hold no place");
+    const retry = scheduler.lease("a");
+    await settle();
+    world.finish("a");
+    assert.equal(await retry, "a#2");
+  });
+
+  test("a swap queued behind a start does not stop the server between ready and counted", async () => {
+    const { world, scheduler } = setup(server("a", { group: "g" }), server("b", { group: "g" }));
+    world.hold("a");
+    const waiting = [scheduler.lease("a"), scheduler.lease("a")];
+    await settle();
+    const b = scheduler.lease("b");
+    world.finish("a");
+    assert.deepEqual(await Promise.all(waiting), ["a#1", "a#1"]);
+    await settle();
+    assert.deepEqual(world.log, ["start a"], "b waits for both requests to a");
+    scheduler.release("a");
+    await settle();
+    assert.deepEqual(world.log, ["start a"]);
+    scheduler.release("a");
+    assert.equal(await b, "b#2");
+    assert.deepEqual(world.log, ["start a", "stop a: group g: b starting", "start b"]);
+  });
+});
+
+describe("eviction", () => {
+  test("the running members of the target's group, and nothing else", () => {
+    const scheduled = (name: string, state: "ready" | "starting" | "stopped", group?: string) => ({
+      server: server(name, { group }),
+      state,
+      stale: false,
+      inFlight: 0,
+      requests: 0,
+      lastActive: 0,
+    });
+    const running = [
+      scheduled("target", "stopped", "g"),
+      scheduled("rival", "ready", "g"),
+      scheduled("loading", "starting", "g"),
+      scheduled("idle", "stopped", "g"),
+      scheduled("elsewhere", "ready", "h"),
+      scheduled("alone", "ready"),
+    ];
+    assert.deepEqual(evictionFor(server("target", { group: "g" }), running), ["rival", "loading"]);
+    assert.deepEqual(evictionFor(server("target"), running), [], "a server outside groups evicts nothing");
+  });
+
+  test("a start stops its group rival and leaves servers in other groups running", async () => {
+    const { world, scheduler } = setup(
+      server("a", { group: "g" }),
+      server("b", { group: "g" }),
+      server("c", { group: "h" }),
+      server("d"),
+    );
+    for (const name of ["a", "c", "d", "b"]) await scheduler.ensureReady(name);
+    assert.deepEqual(world.log, ["start a", "start c", "start d", "stop a: group g: b starting", "start b"]);
+    assert.deepEqual(
+      ["a", "b", "c", "d"].map((name) => scheduler.view(name)!.state),
+      ["stopped", "ready", "ready", "ready"],
+    );
+  });
+});
+
+describe("reload", () => {
+  test("a server removed from the config is stopped and forgotten", async () => {
+    const { world, scheduler } = setup(server("a"), server("b"));
+    await scheduler.ensureReady("a");
+    await scheduler.reload({ b: server("b") });
+    assert.deepEqual(world.log, ["start a", "stop a: removed from config"]);
+    assert.equal(scheduler.view("a"), undefined);
+    await assert.rejects(scheduler.lease("a"), /no server named `a`/);
+  });
+
+  test("a changed profile is marked stale, keeps serving, and restarts with the new profile on next use", async () => {
+    const { world, scheduler } = setup(server("a"));
+    await scheduler.ensureReady("a");
+    await scheduler.reload({ a: server("a", { profileHash: "a-2" }) });
+    assert.equal(scheduler.view("a")!.stale, true);
+    assert.equal(scheduler.view("a")!.state, "ready");
+    assert.deepEqual(world.log, ["start a"], "nothing restarts until the server is used");
+    assert.equal(await scheduler.lease("a"), "a#2");
+    assert.deepEqual(world.log, ["start a", "stop a: profile changed", "start a"]);
+    assert.equal(world.started[1]!.profileHash, "a-2");
+    assert.equal(scheduler.view("a")!.stale, false);
+  });
+
+  test("an unchanged profile stays as it is", async () => {
+    const { world, scheduler } = setup(server("a"));
+    await scheduler.ensureReady("a");
+    await scheduler.reload({ a: server("a") });
+    assert.equal(scheduler.view("a")!.stale, false);
+    await scheduler.lease("a");
+    assert.deepEqual(world.log, ["start a"]);
+  });
+});
+
+describe("crashes", () => {
+  test("a ready server that dies is failed with the reason, and the next request starts it again", async () => {
+    const { world, scheduler } = setup(server("a", { ttlMs: 1000 }));
+    await scheduler.ensureReady("a");
+    scheduler.crashed("a", "a exited unexpectedly (signal SIGKILL)");
+    assert.equal(scheduler.view("a")!.state, "failed");
+    assert.equal(scheduler.view("a")!.error, "a exited unexpectedly (signal SIGKILL)");
+    world.advance(5000);
+    await settle();
+    assert.deepEqual(world.log, ["start a"], "no ttl stop of a dead server");
+    assert.equal(await scheduler.lease("a"), "a#2");
+    assert.equal(scheduler.view("a")!.error, undefined);
+  });
+});
