@@ -28,6 +28,21 @@ export function printJson(value: unknown): void {
 }
 
 /**
+ * Regenerates the docs after a config change; only what needs a person's attention is printed (stderr).
+ * Docs are a by-product: a home rig cannot write into still runs its commands, so a failure is a warning.
+ */
+export async function refreshDocs(config: Config): Promise<void> {
+  try {
+    const { writeDocs } = await import("../docs/write.ts");
+    const actions = await writeDocs(config);
+    for (const action of actions.filter((candidate) => candidate.state === "skipped"))
+      process.stderr.write(`${pc.yellow("docs:")} left ${action.path} alone: ${action.reason}\n`);
+  } catch (error) {
+    process.stderr.write(`${pc.yellow("docs:")} not regenerated: ${(error as Error).message}\n`);
+  }
+}
+
+/**
  * Loads the config; on problems prints each with file:line:col and exits 1. A config whose content
  * changed since the docs were written regenerates them first (`docs: false` leaves that to the caller).
  */
@@ -37,12 +52,7 @@ export async function loadOrExit(
 ): Promise<Config> {
   try {
     const config = await loadConfig({ home, positions: options.positions });
-    if (options.docs !== false && docsStale(config)) {
-      // Docs are a by-product: a home rig cannot write into still runs its commands.
-      await (await import("./docs.ts")).refreshDocs(config).catch((error: Error) => {
-        process.stderr.write(`${pc.yellow("docs:")} not regenerated: ${error.message}\n`);
-      });
-    }
+    if (options.docs !== false && docsStale(config)) await refreshDocs(config);
     return config;
   } catch (error) {
     if (error instanceof ConfigError) {

@@ -1,17 +1,8 @@
 import { relative } from "node:path";
 import { defineCommand } from "citty";
-import type { Config } from "../config/loader.ts";
-import { type DocsAction, writeDocs } from "../docs/write.ts";
+import { writeDocs } from "../docs/write.ts";
 import { pc } from "./colors.ts";
 import { homeArg, jsonArg, loadOrExit, printJson } from "./common.ts";
-
-/** Regenerates the docs after a config change; only what needs a person's attention is printed (stderr). */
-export async function refreshDocs(config: Config): Promise<DocsAction[]> {
-  const actions = await writeDocs(config);
-  for (const action of actions.filter((candidate) => candidate.state === "skipped"))
-    process.stderr.write(`${pc.yellow("docs:")} left ${action.path} alone: ${action.reason}\n`);
-  return actions;
-}
 
 export default defineCommand({
   meta: {

@@ -12,12 +12,28 @@ import {
 } from "yaml";
 import type { ZodType } from "zod";
 import { expandTilde, type HomePaths } from "./home.ts";
-import type { KeyPath, Parsed } from "./loader.ts";
-import { ConfigError, didYouMean, nearest, type Problem, type SourcePosition } from "./problems.ts";
-import { configSchema, MERGED_SECTIONS } from "./schema.ts";
+import {
+  ConfigError,
+  didYouMean,
+  type KeyPath,
+  nearest,
+  type Problem,
+  type SourcePosition,
+} from "./problems.ts";
+import { configSchema, MERGED_SECTIONS, type RawConfig } from "./schema.ts";
 
 // The heavy half of the config layer (YAML with positions, schema validation): loaded only when the
 // validated-config cache misses or when positions are needed.
+
+/** The validated config as written, with every file read and its exact text (the cache is keyed on them). */
+export interface Parsed {
+  raw: RawConfig;
+  files: string[];
+  texts: string[];
+  /** Values that came from `${env:NAME}`, each with the reference that produced it. */
+  expanded: Map<string, string>;
+  where(path: KeyPath): SourcePosition;
+}
 
 interface ParsedFile {
   file: string;

@@ -2,12 +2,12 @@ import { join, relative } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
 import { formatDuration } from "../config/duration.ts";
 import { type Agent, type Config, findServer, type Server } from "../config/loader.ts";
-import { agentUrl, gatewayUrl } from "../gateway/urls.ts";
+import { agentUrl, gatewayUrl } from "../config/urls.ts";
 import { harnessFor } from "../harnesses/index.ts";
 import { agentLaunch } from "../harnesses/plan.ts";
 import type { ModelFingerprint } from "../inventory/fingerprint.ts";
 import { runtimeFor } from "../runtimes/index.ts";
-import { launchPlan } from "../supervisor/plan.ts";
+import { launchPlan } from "../runtimes/plan.ts";
 import { shellLine } from "../system/shell.ts";
 
 // The facts `rig explain` prints and `rig docs` writes: one place computes them from the config.

@@ -1,20 +1,4 @@
-import type { Ledger } from "../ledger/ledger.ts";
-import type { Usage } from "./usage.ts";
-
-export interface RequestRecord {
-  method: string;
-  path: string;
-  server?: string;
-  agent?: string;
-  route: string;
-  status: number;
-  stream: boolean;
-  startedAt: number;
-  ttfbMs?: number;
-  durationMs: number;
-  usage?: Usage;
-  error?: string;
-}
+import type { Ledger, RequestRecord } from "../ledger/ledger.ts";
 
 interface ServerMetrics {
   requests: Map<string, number>;

@@ -1,8 +1,6 @@
-export interface Usage {
-  prompt: number;
-  completion: number;
-  cached?: number;
-}
+import type { Usage } from "../ledger/ledger.ts";
+
+export type { Usage };
 
 type Json = Record<string, unknown>;
 

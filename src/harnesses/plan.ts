@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { Agent, Config } from "../config/loader.ts";
 import { findServer } from "../config/loader.ts";
-import { agentUrl } from "../gateway/urls.ts";
+import { agentUrl } from "../config/urls.ts";
 import { harnessFor } from "./index.ts";
 import type { HarnessLaunch } from "./types.ts";
 

@@ -1,7 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import type { RequestRecord } from "../gateway/recorder.ts";
 
 /** Numbered migrations: each runs once, in order, inside a transaction; user_version records the last. */
 const MIGRATIONS: string[] = [
@@ -100,6 +99,29 @@ function decode(row: RawRow): LaunchRow {
     env: JSON.parse(row.env),
     model_fingerprint: row.model_fingerprint ? JSON.parse(row.model_fingerprint) : null,
   };
+}
+
+/** Tokens an upstream reported for one request. */
+export interface Usage {
+  prompt: number;
+  completion: number;
+  cached?: number;
+}
+
+/** One finished request through the gateway: a row of `requests`, a gateway log line, a metrics sample. */
+export interface RequestRecord {
+  method: string;
+  path: string;
+  server?: string;
+  agent?: string;
+  route: string;
+  status: number;
+  stream: boolean;
+  startedAt: number;
+  ttfbMs?: number;
+  durationMs: number;
+  usage?: Usage;
+  error?: string;
 }
 
 /** The SQLite record of every launch (state/rig.db). Only the daemon writes; commands read. */

@@ -122,6 +122,20 @@ describe("rig docs", () => {
     assert.match(result.stderr, /docs: not regenerated: .*STACK\.md/);
   });
 
+  test("rig add keeps its edit when the docs cannot be written, and says so", async () => {
+    const home = await newHome("servers:\n  a: { runtime: remote, url: 'http://127.0.0.1:9/v1' }\n");
+    assert.equal((await rig(["docs"], { home: home.root })).code, 0);
+    rmSync(join(home.root, "docs", "STACK.md"));
+    mkdirSync(join(home.root, "docs", "STACK.md"));
+    const added = await rig(["add", "agent", "b", "--harness", "codex", "--server", "a", "--json"], {
+      home: home.root,
+    });
+    assert.equal(added.code, 0, added.stderr);
+    assert.equal(JSON.parse(added.stdout).written, true);
+    assert.match(readFileSync(join(home.root, "rig.yaml"), "utf8"), /^ {2}b:/m);
+    assert.match(added.stderr, /docs: not regenerated: .*STACK\.md/);
+  });
+
   test("the daemon regenerates the docs when rig.yaml changes under it", async () => {
     const home = await newHome("servers:\n  a: { runtime: remote, url: 'http://127.0.0.1:9/v1' }\n");
     assert.equal((await rig(["gateway", "start"], { home: home.root })).code, 0);
