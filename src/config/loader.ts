@@ -5,10 +5,9 @@ import packageJson from "../../package.json" with { type: "json" };
 import { runtimeFor } from "../runtimes/index.ts";
 import { parseDuration, parseSize } from "./duration.ts";
 import { expandTilde, type HomePaths, homePaths, resolveConfigPath } from "./home.ts";
-import { ConfigError, didYouMean, type Problem, type SourcePosition } from "./problems.ts";
+import type { Parsed } from "./parse.ts";
+import { ConfigError, didYouMean, type KeyPath, type Problem, type SourcePosition } from "./problems.ts";
 import type { AgentConfig, RawConfig, ServerConfig } from "./schema.ts";
-
-export type KeyPath = readonly (string | number)[];
 
 export interface Server extends ServerConfig {
   name: string;
@@ -58,15 +57,6 @@ export interface LoadOptions {
   text?: string;
   /** Parse for file:line:col positions even when the cache is fresh (doctor, explain, the daemon). */
   positions?: boolean;
-}
-
-export interface Parsed {
-  raw: RawConfig;
-  files: string[];
-  texts: string[];
-  /** Values that came from `${env:NAME}`, each with the reference that produced it. */
-  expanded: Map<string, string>;
-  where(path: KeyPath): SourcePosition;
 }
 
 /**
@@ -266,9 +256,9 @@ function resolve(
 
 /** Resolves a model name (server name or alias) to its server profile. */
 export function findServer(config: Config, model: string): Server | undefined {
-  return (
-    config.servers[model] ?? Object.values(config.servers).find((server) => server.aliases.includes(model))
-  );
+  // Own properties only: `__proto__` or `constructor` as a model name is unknown, not an object.
+  if (Object.hasOwn(config.servers, model)) return config.servers[model];
+  return Object.values(config.servers).find((server) => server.aliases.includes(model));
 }
 
 /** Problems in how the profiles refer to each other: unknown servers, clashing aliases, clashing ports. */

@@ -1,5 +1,8 @@
 import { relative } from "node:path";
 
+/** A place in the config as keys and list indexes, e.g. `["servers", "qwen", "args", 2]`. */
+export type KeyPath = readonly (string | number)[];
+
 export interface SourcePosition {
   file: string;
   line: number;
@@ -52,7 +55,11 @@ function editDistance(a: string, b: string): number {
 }
 
 /** The candidate closest to `input`, if it is close enough to be a plausible typo. */
+/** Longer input gets no suggestion: the edit distance is quadratic, and a name that long is no typo. */
+const SUGGEST_MAX_LENGTH = 128;
+
 export function nearest(input: string, candidates: Iterable<string>): string | undefined {
+  if (input.length > SUGGEST_MAX_LENGTH) return undefined;
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const candidate of candidates) {
