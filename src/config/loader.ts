@@ -28,7 +28,15 @@ export interface Config {
   home: HomePaths;
   /** Every file the config was read from, the main rig.yaml first. */
   files: string[];
-  gateway: { host: string; port: number; apiKey?: string; bodyLimitBytes: number };
+  gateway: {
+    host: string;
+    port: number;
+    apiKey?: string;
+    bodyLimitBytes: number;
+    allowedHosts: string[];
+    corsOrigins: string[];
+    insecureNoKey: boolean;
+  };
   paths: { models: string[]; bin: string };
   runtimes: Partial<Record<string, { command: string[] }>>;
   harnesses: Partial<Record<string, { command: string[] }>>;
@@ -239,6 +247,9 @@ function resolve(
       port: raw.gateway.port,
       apiKey: raw.gateway.api_key || undefined,
       bodyLimitBytes: parseSize(raw.gateway.body_limit),
+      allowedHosts: raw.gateway.allowed_hosts.map((host) => host.toLowerCase()),
+      corsOrigins: raw.gateway.cors_origins,
+      insecureNoKey: raw.gateway.insecure_no_key,
     },
     paths: {
       models: raw.paths.models.map((path) => resolveConfigPath(path, home.root)),

@@ -135,8 +135,27 @@ export const configSchema = z.strictObject({
       port: port.default(7878),
       api_key: z.string().optional().describe("require this key on every request"),
       body_limit: size.default("50MB").describe("largest request body accepted"),
+      allowed_hosts: z
+        .array(z.string())
+        .default([])
+        .describe("Host headers served besides loopback names and gateway.host (names you reach rig by)"),
+      cors_origins: z
+        .array(z.string())
+        .default([])
+        .describe("browser origins allowed besides rig's own page, e.g. http://localhost:3000"),
+      insecure_no_key: z
+        .boolean()
+        .default(false)
+        .describe("must be true to listen beyond loopback without api_key"),
     })
-    .default({ host: "127.0.0.1", port: 7878, body_limit: "50MB" }),
+    .default({
+      host: "127.0.0.1",
+      port: 7878,
+      body_limit: "50MB",
+      allowed_hosts: [],
+      cors_origins: [],
+      insecure_no_key: false,
+    }),
   paths: z
     .strictObject({
       models: z
