@@ -1,6 +1,6 @@
 import { ThinkSplitter } from "./reasoning.ts";
 import { repairJson } from "./repair.ts";
-import type { ChatEvent, Json, TranslationContext } from "./types.ts";
+import type { ChatEvent, Json, TranslationContext, UsageEvent } from "./types.ts";
 
 interface PendingCall {
   id: string;
@@ -48,6 +48,30 @@ export function parseTextToolCalls(text: string): Array<{ name: string; argument
 }
 
 /**
+ * The usage a chunk reports, as the usage event: the `usage` object wins; llama-server's `timings`
+ * (on its last chunk even when the client did not ask for usage) count only when nothing better came.
+ */
+function usageEvent(chunk: Json, known: UsageEvent | undefined): UsageEvent | undefined {
+  const usage = chunk.usage as Json | undefined;
+  if (usage && typeof usage === "object") {
+    const details = usage.prompt_tokens_details as Json | undefined;
+    return {
+      type: "usage",
+      input: Number(usage.prompt_tokens ?? 0),
+      output: Number(usage.completion_tokens ?? 0),
+      ...(typeof details?.cached_tokens === "number" ? { cached: details.cached_tokens } : {}),
+    };
+  }
+  const timings = chunk.timings as Json | undefined;
+  if (known || !timings || typeof timings !== "object") return known;
+  return {
+    type: "usage",
+    input: Number(timings.prompt_n ?? 0) + Number(timings.cache_n ?? 0),
+    output: Number(timings.predicted_n ?? 0),
+  };
+}
+
+/**
  * Turns Chat Completions chunks (or a whole response) into the internal event model: reasoning from
  * `reasoning_content`, `reasoning` or `<think>` tags; tool calls assembled from fragments, their
  * arguments repaired, names mapped back; calls written as text extracted when tools were offered;
@@ -59,7 +83,7 @@ export class ChatEventBuilder {
   private callCount = 0;
   private textHold = "";
   private finishReason?: string;
-  private usage?: ChatEvent;
+  private usage?: UsageEvent;
   private ended = false;
 
   constructor(
@@ -142,23 +166,7 @@ export class ChatEventBuilder {
       }
     }
     if (choice?.finish_reason) this.finishReason = String(choice.finish_reason);
-    const usage = chunk.usage as Json | undefined;
-    if (usage && typeof usage === "object") {
-      const details = usage.prompt_tokens_details as Json | undefined;
-      this.usage = {
-        type: "usage",
-        input: Number(usage.prompt_tokens ?? 0),
-        output: Number(usage.completion_tokens ?? 0),
-        ...(typeof details?.cached_tokens === "number" ? { cached: details.cached_tokens } : {}),
-      };
-    } else if (chunk.timings && typeof chunk.timings === "object" && !this.usage) {
-      const timings = chunk.timings as Json;
-      this.usage = {
-        type: "usage",
-        input: Number(timings.prompt_n ?? 0) + Number(timings.cache_n ?? 0),
-        output: Number(timings.predicted_n ?? 0),
-      };
-    }
+    this.usage = usageEvent(chunk, this.usage);
     return events;
   }
 

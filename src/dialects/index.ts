@@ -1,5 +1,5 @@
-import { anthropic } from "./anthropic.ts";
-import { responses } from "./responses.ts";
+import { anthropic } from "./anthropic/index.ts";
+import { responses } from "./responses/index.ts";
 import type { Translator } from "./types.ts";
 
 /** Client dialects rig translates to Chat Completions, by the route's dialect. */

@@ -1,3 +1,5 @@
+import type { ChatEvent, StreamRenderer } from "./types.ts";
+
 /** One server-sent event. */
 export interface SseEvent {
   event?: string;
@@ -31,4 +33,26 @@ export class SseParser {
 
 export function sse(event: string, data: unknown): string {
   return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/**
+ * A stream renderer from its parts: `open` writes the stream's first events, once, before whatever
+ * comes first (events or the end); `render` writes one event; `close` ends the stream, with the
+ * dialect's error event when there is an error.
+ */
+export function streamRenderer(
+  open: () => string,
+  render: (event: ChatEvent) => string,
+  close: (error?: string) => string,
+): StreamRenderer {
+  let opened = false;
+  const once = () => {
+    if (opened) return "";
+    opened = true;
+    return open();
+  };
+  return {
+    push: (events) => once() + events.map(render).join(""),
+    end: (error) => once() + close(error),
+  };
 }

@@ -9,8 +9,16 @@ export type ChatEvent =
   | { type: "tool_call"; index: number; id: string; name: string }
   | { type: "tool_arguments"; index: number; text: string }
   | { type: "finish"; reason: string }
-  | { type: "usage"; input: number; output: number; cached?: number }
+  | UsageEvent
   | { type: "error"; message: string };
+
+/** Token counts as the runtime reported them; `cached` = input tokens served from its prompt cache. */
+export interface UsageEvent {
+  type: "usage";
+  input: number;
+  output: number;
+  cached?: number;
+}
 
 export type Json = Record<string, unknown>;
 
@@ -37,6 +45,15 @@ export interface Translator {
   respond(events: ChatEvent[], context: TranslationContext): Json;
   /** A stream renderer: each call returns the SSE text to send for those events. */
   stream(context: TranslationContext): StreamRenderer;
+  /** Events rig answers with by itself, without asking the runtime (Codex's warm-up request has
+   *  no input); undefined = ask the runtime. The gateway renders them with respond()/stream(). */
+  localAnswer(body: Json): ChatEvent[] | undefined;
+  /** The dialect's token-count route (Messages `count_tokens`) answered by estimate when rig
+   *  translates; undefined when the dialect has no such route. */
+  countTokens(body: Json): Json | undefined;
+  /** The request as passed natively to a runtime that speaks this dialect, with the fix-ups it
+   *  needs (Claude Code's per-turn billing header in `system` would break prompt caching). */
+  nativeRequest(body: Json): Json;
 }
 
 export interface StreamRenderer {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { anthropic } from "../../src/dialects/anthropic.ts";
+import { anthropic } from "../../src/dialects/anthropic/index.ts";
 import { ChatEventBuilder, parseTextToolCalls, responseEvents } from "../../src/dialects/chat.ts";
 import { ThinkSplitter } from "../../src/dialects/reasoning.ts";
 import { repairJson } from "../../src/dialects/repair.ts";
-import { responses } from "../../src/dialects/responses.ts";
+import { responses } from "../../src/dialects/responses/index.ts";
 import { SseParser } from "../../src/dialects/sse.ts";
 import type { ChatEvent, TranslationContext } from "../../src/dialects/types.ts";
 
@@ -294,10 +294,9 @@ describe("OpenAI Responses → Chat", () => {
   });
 });
 
-test("a Messages request a runtime takes natively still loses the billing block", async () => {
-  const { fixNativeMessages } = await import("../../src/dialects/anthropic.ts");
+test("a Messages request a runtime takes natively still loses the billing block", () => {
   assert.deepEqual(
-    fixNativeMessages({
+    anthropic.nativeRequest({
       system: [
         { type: "text", text: "x-anthropic-billing-header: a=1" },
         { type: "text", text: "keep" },

@@ -1,0 +1,15 @@
+import type { Translator } from "../types.ts";
+import { respondResponse } from "./answer.ts";
+import { isWarmup, responsesToChat } from "./request.ts";
+import { streamResponse } from "./stream.ts";
+
+/** OpenAI Responses (`/v1/responses`), the dialect Codex speaks. */
+export const responses: Translator = {
+  dialect: "responses",
+  toChat: responsesToChat,
+  respond: respondResponse,
+  stream: streamResponse,
+  localAnswer: (body) => (isWarmup(body) ? [{ type: "finish", reason: "stop" }] : undefined),
+  countTokens: () => undefined,
+  nativeRequest: (body) => body,
+};
