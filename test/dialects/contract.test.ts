@@ -1,0 +1,267 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { TRANSLATORS } from "../../src/dialects/index.ts";
+import type { ChatEvent, Json } from "../../src/dialects/types.ts";
+import { type Answer, READERS, sseMessages } from "./read-answers.ts";
+
+// The contract every client dialect keeps, run over every entry of TRANSLATORS: a new dialect needs
+// its case below (a sample request, what it answers locally) and its reader in read-answers.ts.
+
+const LONG_TOOL = `mcp__${"very_long_server_name_".repeat(4)}__read`;
+
+interface DialectCase {
+  /** System prompt "Be brief.", user turn "hi", tools `read_file` and LONG_TOOL. */
+  request(stream: boolean): Json;
+  /** Requests rig answers by itself (none: every request goes to the runtime). */
+  local: Json[];
+  /** The dialect has a token-count route. */
+  counts: boolean;
+  /** A request that needs rig's fix-up when passed natively, and what the runtime gets instead. */
+  nativeFix?: { request: Json; fixed: Json };
+}
+
+const CASES: Record<string, DialectCase> = {
+  messages: {
+    request: (stream) => ({
+      model: "claude-sonnet-4-5",
+      max_tokens: 64,
+      system: "Be brief.",
+      messages: [{ role: "user", content: "hi" }],
+      tools: [
+        { name: "read_file", input_schema: { type: "object", properties: { path: { type: "string" } } } },
+        { name: LONG_TOOL, input_schema: { type: "object" } },
+      ],
+      stream,
+    }),
+    local: [],
+    counts: true,
+    nativeFix: {
+      request: {
+        model: "m",
+        system: [
+          { type: "text", text: "x-anthropic-billing-header: cc_version=2.1; cch=1a2b3;" },
+          { type: "text", text: "You are Claude Code." },
+        ],
+        messages: [],
+      },
+      fixed: { model: "m", system: [{ type: "text", text: "You are Claude Code." }], messages: [] },
+    },
+  },
+  responses: {
+    request: (stream) => ({
+      model: "gpt-5-codex",
+      instructions: "Be brief.",
+      input: [{ type: "message", role: "user", content: [{ type: "input_text", text: "hi" }] }],
+      tools: [
+        {
+          type: "function",
+          name: "read_file",
+          parameters: { type: "object", properties: { path: { type: "string" } } },
+        },
+        { type: "function", name: LONG_TOOL, parameters: { type: "object" } },
+      ],
+      stream,
+    }),
+    local: [
+      { model: "gpt-5-codex", input: [] },
+      { model: "gpt-5-codex", input: "" },
+      { model: "gpt-5-codex" },
+    ],
+    counts: false,
+  },
+};
+
+/** An answer with every kind of event: reasoning, text in pieces, two tool calls, finish, usage. */
+const EVENTS: ChatEvent[] = [
+  { type: "reasoning", text: "The user greets; " },
+  { type: "reasoning", text: "read the file." },
+  { type: "text", text: "Hel" },
+  { type: "text", text: "lo." },
+  { type: "tool_call", index: 0, id: "call_1", name: "read_file" },
+  { type: "tool_arguments", index: 0, text: '{"path":"a.txt"}' },
+  { type: "tool_call", index: 1, id: "call_2", name: LONG_TOOL },
+  { type: "tool_arguments", index: 1, text: '{"path":"b ü.txt","lines":[1,2]}' },
+  { type: "finish", reason: "tool_calls" },
+  { type: "usage", input: 12, output: 5, cached: 3 },
+];
+
+const EXPECTED: Omit<Answer, "stop"> = {
+  text: "Hello.",
+  reasoning: "The user greets; read the file.",
+  calls: [
+    { id: "call_1", name: "read_file", input: { path: "a.txt" } },
+    { id: "call_2", name: LONG_TOOL, input: { path: "b ü.txt", lines: [1, 2] } },
+  ],
+  usage: { input: 12, output: 5, cached: 3 },
+};
+
+test("every translator has its case in this contract", () => {
+  assert.deepEqual(Object.keys(CASES).sort(), Object.keys(TRANSLATORS).sort());
+  assert.deepEqual(Object.keys(READERS).sort(), Object.keys(TRANSLATORS).sort());
+  for (const [route, translator] of Object.entries(TRANSLATORS)) assert.equal(translator.dialect, route);
+});
+
+for (const [dialect, translator] of Object.entries(TRANSLATORS)) {
+  const spec = CASES[dialect]!;
+  const reader = READERS[dialect]!;
+  const contextOf = (body: Json) => translator.toChat(body).context;
+  const rendered = (pushes: ChatEvent[][], error?: string) => {
+    const renderer = translator.stream(contextOf(spec.request(true)));
+    return sseMessages(pushes.map((events) => renderer.push(events)).join("") + renderer.end(error));
+  };
+
+  describe(`the ${dialect} translator`, () => {
+    test("toChat makes a Chat request a runtime takes: model, system first, the user turn, tools, stream flags", () => {
+      for (const stream of [true, false]) {
+        const body = spec.request(stream);
+        const { chat, context } = translator.toChat(body);
+        assert.deepEqual(JSON.parse(JSON.stringify(chat)), chat, "the request survives the wire as JSON");
+        assert.equal(chat.model, body.model);
+        const messages = chat.messages as Json[];
+        assert.deepEqual(messages[0], { role: "system", content: "Be brief." });
+        assert.deepEqual(messages.at(-1), { role: "user", content: "hi" });
+        assert.equal(messages.length, 2, "nothing but the system prompt and the user turn");
+        if (stream) {
+          assert.equal(chat.stream, true);
+          assert.deepEqual(
+            chat.stream_options,
+            { include_usage: true },
+            "usage is asked for the final events",
+          );
+        } else {
+          assert.equal(chat.stream, undefined);
+          assert.equal(chat.stream_options, undefined);
+        }
+        const tools = chat.tools as Array<{ type: string; function: { name: string; parameters: Json } }>;
+        assert.deepEqual(
+          tools.map((tool) => tool.type),
+          ["function", "function"],
+        );
+        assert.equal(tools[0]!.function.name, "read_file");
+        assert.deepEqual(tools[0]!.function.parameters, {
+          type: "object",
+          properties: { path: { type: "string" } },
+        });
+        const short = tools[1]!.function.name;
+        assert.ok(short.length <= 64, `${short} fits the runtime's 64 characters`);
+        assert.equal(context.toolNames.get(short), LONG_TOOL, "the shortened name maps back");
+        assert.equal(context.model, body.model);
+        assert.equal(context.toolsOffered, true);
+        assert.ok((context.inputTokens ?? 0) > 0, "an input estimate for the stream's start");
+      }
+    });
+
+    test("respond() renders text, reasoning, both tool calls with their arguments, the stop reason and usage", () => {
+      const body = translator.respond(EVENTS, contextOf(spec.request(false)));
+      assert.deepEqual(reader.whole(body), { ...EXPECTED, stop: reader.stops.tool_calls });
+    });
+
+    test("respond() maps every finish reason, and falls back to the input estimate without usage", () => {
+      const context = contextOf(spec.request(false));
+      for (const [reason, stop] of Object.entries(reader.stops)) {
+        const answer = reader.whole(
+          translator.respond(
+            [
+              { type: "text", text: "a" },
+              { type: "finish", reason },
+            ],
+            context,
+          ),
+        );
+        assert.equal(answer.stop, stop, `finish ${reason}`);
+        assert.deepEqual(answer.usage, { input: context.inputTokens, output: 0, cached: 0 });
+      }
+    });
+
+    test("stream() renders a well-ordered stream that says what respond() says, however the events are pushed", () => {
+      const whole = reader.whole(translator.respond(EVENTS, contextOf(spec.request(true))));
+      for (const pushes of [
+        [EVENTS],
+        EVENTS.map((event) => [event]),
+        [[], EVENTS.slice(0, 3), [], EVENTS.slice(3)],
+      ])
+        assert.deepEqual(reader.stream(rendered(pushes)), whole);
+    });
+
+    test("stream() maps every finish reason like respond()", () => {
+      for (const [reason, stop] of Object.entries(reader.stops)) {
+        const answer = reader.stream(
+          rendered([
+            [
+              { type: "text", text: "a" },
+              { type: "finish", reason },
+            ],
+          ]),
+        );
+        assert.equal(answer.stop, stop, `finish ${reason}`);
+      }
+    });
+
+    test("an empty stream still opens and ends well, with the input estimate as usage", () => {
+      const answer = reader.stream(rendered([]));
+      assert.equal(answer.text, "");
+      assert.deepEqual(answer.calls, []);
+      assert.deepEqual(answer.usage, {
+        input: contextOf(spec.request(true)).inputTokens,
+        output: 0,
+        cached: 0,
+      });
+    });
+
+    test("end(error) closes what is open and ends with the dialect's error event", () => {
+      for (const pushes of [[], [[EVENTS[2]!]], [EVENTS.slice(0, 6)]]) {
+        const messages = rendered(pushes, "server tiny stopped mid-response");
+        reader.stream(messages);
+        assert.equal(reader.streamError(messages), "server tiny stopped mid-response");
+      }
+      assert.equal(reader.streamError(rendered([EVENTS])), undefined, "a normal end is no error");
+    });
+
+    test("localAnswer answers only the requests the dialect answers by itself", () => {
+      assert.equal(
+        translator.localAnswer(spec.request(true)),
+        undefined,
+        "an ordinary request asks the runtime",
+      );
+      for (const body of spec.local) {
+        const events = translator.localAnswer(body);
+        assert.ok(events, `${JSON.stringify(body)} is answered locally`);
+        const context = contextOf(body);
+        const whole = reader.whole(translator.respond(events, context));
+        assert.deepEqual(
+          { text: whole.text, calls: whole.calls, stop: whole.stop },
+          { text: "", calls: [], stop: reader.stops.stop },
+        );
+        const renderer = translator.stream(context);
+        assert.deepEqual(reader.stream(sseMessages(renderer.push(events) + renderer.end())), whole);
+      }
+    });
+
+    test("countTokens estimates a token-count request when the dialect has that route", () => {
+      const body = spec.request(false);
+      if (!spec.counts) {
+        assert.equal(translator.countTokens(body), undefined);
+        return;
+      }
+      const estimate = Math.ceil(
+        JSON.stringify({ system: body.system, messages: body.messages, tools: body.tools }).length / 4,
+      );
+      assert.deepEqual(translator.countTokens(body), { input_tokens: estimate });
+      const longer = { ...body, messages: [{ role: "user", content: "hi ".repeat(400) }] };
+      assert.ok(
+        Number(translator.countTokens(longer)?.input_tokens) > estimate + 250,
+        "a longer request counts more",
+      );
+    });
+
+    test("nativeRequest passes a request through, fixing only what the dialect declares", () => {
+      const body = spec.request(true);
+      assert.deepEqual(translator.nativeRequest(body), spec.request(true));
+      if (!spec.nativeFix) return;
+      const { request, fixed } = spec.nativeFix;
+      const original = structuredClone(request);
+      assert.deepEqual(translator.nativeRequest(request), fixed);
+      assert.deepEqual(request, original, "the client's request is not mutated");
+    });
+  });
+}
