@@ -339,7 +339,11 @@ describe("the gateway with a recording upstream", () => {
       JSON.stringify([{ deltas: [{ content: "done" }], linger_ms: 2000 }]),
     );
     await rig(["serve", "lingering"], { home: home.root });
-    await new Promise<void>((resolve) => {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        req.destroy();
+        reject(new Error("no `data: [DONE]` within 15 s"));
+      }, 15_000);
       const req = request(
         `${home.url}/v1/chat/completions`,
         { method: "POST", headers: { "content-type": "application/json" } },
@@ -348,11 +352,14 @@ describe("the gateway with a recording upstream", () => {
           res.on("data", (chunk: Buffer) => {
             seen += chunk.toString();
             if (!seen.includes("data: [DONE]")) return;
+            clearTimeout(timer);
             req.destroy();
             resolve();
           });
+          res.on("end", () => reject(new Error(`the stream ended without \`data: [DONE]\`: ${seen}`)));
         },
       );
+      req.on("error", reject);
       req.end(JSON.stringify({ model: "lingering", stream: true, messages: [] }));
     });
     const log = await logWith(home, /server=lingering status=/);

@@ -11,41 +11,22 @@
 //            "linger_ms": 0 }      // stream: wait after [DONE] before ending the response
 import { appendFileSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
-
-const argv = process.argv.slice(2);
-const flag = (name) => {
-  const index = argv.indexOf(name);
-  return index === -1 ? undefined : argv[index + 1];
-};
-const [ollamaHost, ollamaPort] = (process.env.OLLAMA_HOST ?? "").split(":");
-const port = Number(flag("--port") ?? ollamaPort ?? 8000);
-const host = flag("--host") ?? (ollamaHost || "127.0.0.1");
-const startupDelay = Number(process.env.STARTUP_DELAY_MS ?? 0);
-const replies = process.env.SCRIPT ? JSON.parse(readFileSync(process.env.SCRIPT, "utf8")) : [];
-let served = 0;
-let ready = startupDelay === 0;
-if (!ready) setTimeout(() => (ready = true), startupDelay);
-
-const record = (entry) => {
-  if (process.env.RECORD) appendFileSync(process.env.RECORD, `${JSON.stringify(entry)}\n`);
-};
-record({ event: "start", argv: process.argv.slice(1), env: { OLLAMA_HOST: process.env.OLLAMA_HOST } });
-console.log(`scripted upstream listening on ${host}:${port}`);
+import { pathToFileURL } from "node:url";
 
 // Replies with `match` are chosen by content: the first whose substring appears in the request (and,
 // with `tools: true`, only when tools were offered). The others are used in order, the last repeating.
-function nextReply(body) {
+function pickReply(replies, served, body) {
   const text = JSON.stringify(body ?? "");
   const matched = replies.find(
     (reply) => reply.match && text.includes(reply.match) && (!reply.tools || body?.tools?.length),
   );
   if (matched) return matched;
   const ordered = replies.filter((reply) => !reply.match);
-  const reply = ordered[Math.min(served, ordered.length - 1)] ?? {
-    deltas: [{ content: "hello from the scripted upstream" }],
-  };
-  served++;
-  return reply;
+  return (
+    ordered[Math.min(served, ordered.length - 1)] ?? {
+      deltas: [{ content: "hello from the scripted upstream" }],
+    }
+  );
 }
 
 function message(reply) {
@@ -73,96 +54,141 @@ function message(reply) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-createServer(async (req, res) => {
-  const chunks = [];
-  for await (const chunk of req) chunks.push(chunk);
-  const text = Buffer.concat(chunks).toString();
-  let body;
-  try {
-    body = text ? JSON.parse(text) : undefined;
-  } catch {
-    body = text;
-  }
-  const path = req.url.split("?")[0];
-  record({ event: "request", method: req.method, path, headers: req.headers, body });
-  const json = (status, value) => {
-    res.writeHead(status, { "content-type": "application/json" });
-    res.end(JSON.stringify(value));
+/**
+ * The upstream as an http.Server (not yet listening), for tests that run it in their own process.
+ * `onDie` replaces exiting the process for `die_after`; `isReady` answers health checks.
+ */
+export function scriptedUpstream({
+  replies = [],
+  record = () => {},
+  isReady = () => true,
+  onDie = () => {},
+} = {}) {
+  let served = 0;
+  const nextReply = (body) => {
+    const reply = pickReply(replies, served, body);
+    if (!reply.match) served++;
+    return reply;
   };
-  if (path === "/health" || path === "/api/version")
-    return ready ? json(200, { status: "ok", version: "0.0.0" }) : json(503, { status: "loading" });
-  if (path === "/v1/models")
-    return ready ? json(200, { object: "list", data: [{ id: "scripted", object: "model" }] }) : json(503, {});
-  if (path === "/api/generate") return json(200, { done: true });
-  if (path !== "/v1/chat/completions" && path !== "/v1/completions" && path !== "/v1/embeddings")
-    return json(404, { error: { message: `no route ${path}` } });
-  if (path === "/v1/embeddings")
-    return json(200, {
-      object: "list",
-      data: [{ object: "embedding", index: 0, embedding: [0.1, 0.2] }],
-      usage: { prompt_tokens: 2, total_tokens: 2 },
-    });
-
-  const reply = nextReply(body);
-  if (reply.delay_ms) await sleep(reply.delay_ms);
-  if (reply.status && reply.status !== 200)
-    return json(reply.status, reply.body ?? { error: { message: "scripted failure" } });
-  const id = `chatcmpl-scripted-${served}`;
-  const usage = reply.usage ?? {
-    prompt_tokens: 11,
-    completion_tokens: (reply.deltas ?? []).length,
-    total_tokens: 11 + (reply.deltas ?? []).length,
-  };
-  if (!body?.stream) {
-    return json(200, {
-      id,
-      object: "chat.completion",
-      created: 1,
-      model: body?.model,
-      choices: [{ index: 0, message: message(reply), finish_reason: reply.finish_reason ?? "stop" }],
-      usage,
-    });
-  }
-  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-  const send = (value) => new Promise((resolve) => res.write(`data: ${JSON.stringify(value)}\n\n`, resolve));
-  const deltas = reply.deltas ?? [];
-  for (let index = 0; index < deltas.length; index++) {
-    if (reply.die_after !== undefined && index >= reply.die_after) {
-      await sleep(50);
-      res.socket.destroy();
-      process.exit(17);
+  return createServer(async (req, res) => {
+    const chunks = [];
+    for await (const chunk of req) chunks.push(chunk);
+    const text = Buffer.concat(chunks).toString();
+    let body;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = text;
     }
-    await send({
+    const path = req.url.split("?")[0];
+    record({ event: "request", method: req.method, path, headers: req.headers, body });
+    const json = (status, value) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify(value));
+    };
+    if (path === "/health" || path === "/api/version")
+      return isReady() ? json(200, { status: "ok", version: "0.0.0" }) : json(503, { status: "loading" });
+    if (path === "/v1/models")
+      return isReady()
+        ? json(200, { object: "list", data: [{ id: "scripted", object: "model" }] })
+        : json(503, {});
+    if (path === "/api/generate") return json(200, { done: true });
+    if (path !== "/v1/chat/completions" && path !== "/v1/completions" && path !== "/v1/embeddings")
+      return json(404, { error: { message: `no route ${path}` } });
+    if (path === "/v1/embeddings")
+      return json(200, {
+        object: "list",
+        data: [{ object: "embedding", index: 0, embedding: [0.1, 0.2] }],
+        usage: { prompt_tokens: 2, total_tokens: 2 },
+      });
+
+    const reply = nextReply(body);
+    if (reply.delay_ms) await sleep(reply.delay_ms);
+    if (reply.status && reply.status !== 200)
+      return json(reply.status, reply.body ?? { error: { message: "scripted failure" } });
+    const id = `chatcmpl-scripted-${served}`;
+    const usage = reply.usage ?? {
+      prompt_tokens: 11,
+      completion_tokens: (reply.deltas ?? []).length,
+      total_tokens: 11 + (reply.deltas ?? []).length,
+    };
+    if (!body?.stream) {
+      return json(200, {
+        id,
+        object: "chat.completion",
+        created: 1,
+        model: body?.model,
+        choices: [{ index: 0, message: message(reply), finish_reason: reply.finish_reason ?? "stop" }],
+        usage,
+      });
+    }
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+    const send = (value) =>
+      new Promise((resolve) => res.write(`data: ${JSON.stringify(value)}\n\n`, resolve));
+    const deltas = reply.deltas ?? [];
+    for (let index = 0; index < deltas.length; index++) {
+      if (reply.die_after !== undefined && index >= reply.die_after) {
+        await sleep(50);
+        res.socket.destroy();
+        onDie();
+        return;
+      }
+      await send({
+        id,
+        object: "chat.completion.chunk",
+        created: 1,
+        model: body.model,
+        choices: [
+          {
+            index: 0,
+            delta: index === 0 ? { role: "assistant", ...deltas[index] } : deltas[index],
+            finish_reason: null,
+          },
+        ],
+      });
+      if (reply.chunk_delay_ms) await sleep(reply.chunk_delay_ms);
+    }
+    send({
       id,
       object: "chat.completion.chunk",
       created: 1,
       model: body.model,
-      choices: [
-        {
-          index: 0,
-          delta: index === 0 ? { role: "assistant", ...deltas[index] } : deltas[index],
-          finish_reason: null,
-        },
-      ],
+      choices: [{ index: 0, delta: {}, finish_reason: reply.finish_reason ?? "stop" }],
     });
-    if (reply.chunk_delay_ms) await sleep(reply.chunk_delay_ms);
-  }
-  send({
-    id,
-    object: "chat.completion.chunk",
-    created: 1,
-    model: body.model,
-    choices: [{ index: 0, delta: {}, finish_reason: reply.finish_reason ?? "stop" }],
+    if (body.stream_options?.include_usage || reply.usage)
+      send({ id, object: "chat.completion.chunk", created: 1, model: body.model, choices: [], usage });
+    res.write("data: [DONE]\n\n");
+    if (reply.linger_ms) await sleep(reply.linger_ms);
+    res.end();
   });
-  if (body.stream_options?.include_usage || reply.usage)
-    send({ id, object: "chat.completion.chunk", created: 1, model: body.model, choices: [], usage });
-  res.write("data: [DONE]\n\n");
-  if (reply.linger_ms) await sleep(reply.linger_ms);
-  res.end();
-}).listen(port, host);
+}
 
-for (const signal of ["SIGTERM", "SIGINT"])
-  process.on(signal, () => {
-    record({ event: "signal", signal });
-    process.exit(0);
-  });
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const argv = process.argv.slice(2);
+  const flag = (name) => {
+    const index = argv.indexOf(name);
+    return index === -1 ? undefined : argv[index + 1];
+  };
+  const [ollamaHost, ollamaPort] = (process.env.OLLAMA_HOST ?? "").split(":");
+  const port = Number(flag("--port") ?? ollamaPort ?? 8000);
+  const host = flag("--host") ?? (ollamaHost || "127.0.0.1");
+  const startupDelay = Number(process.env.STARTUP_DELAY_MS ?? 0);
+  let ready = startupDelay === 0;
+  if (!ready) setTimeout(() => (ready = true), startupDelay);
+  const record = (entry) => {
+    if (process.env.RECORD) appendFileSync(process.env.RECORD, `${JSON.stringify(entry)}\n`);
+  };
+  record({ event: "start", argv: process.argv.slice(1), env: { OLLAMA_HOST: process.env.OLLAMA_HOST } });
+  console.log(`scripted upstream listening on ${host}:${port}`);
+  scriptedUpstream({
+    replies: process.env.SCRIPT ? JSON.parse(readFileSync(process.env.SCRIPT, "utf8")) : [],
+    record,
+    isReady: () => ready,
+    onDie: () => setTimeout(() => process.exit(17), 0),
+  }).listen(port, host);
+  for (const signal of ["SIGTERM", "SIGINT"])
+    process.on(signal, () => {
+      record({ event: "signal", signal });
+      process.exit(0);
+    });
+}

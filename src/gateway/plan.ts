@@ -1,0 +1,172 @@
+import { type Agent, type Config, findServer, type Server } from "../config/loader.ts";
+import { didYouMean } from "../config/problems.ts";
+import { TRANSLATORS } from "../dialects/index.ts";
+import type { ChatEvent, Json, TranslationContext, Translator } from "../dialects/types.ts";
+import { runtimeFor } from "../runtimes/index.ts";
+import type { ToolChoiceForcer } from "../runtimes/types.ts";
+import { NAME_MAX_LENGTH, type Route } from "./routes.ts";
+import { applyRules } from "./rules.ts";
+
+/** A translator with what it remembered from the request, needed to render the answer. */
+export interface Translation {
+  translator: Translator;
+  context: TranslationContext;
+}
+
+/**
+ * What the gateway does with one request, decided from the request, the config and the runtime's
+ * capabilities alone. `payload` is exactly what the runtime receives (its `model` is set once the
+ * server is leased).
+ */
+export type ExchangePlan =
+  | { kind: "refuse"; status: number; message: string; server?: Server }
+  /** Answered by rig without the runtime: a JSON body as is, or events rendered in the client's dialect. */
+  | { kind: "local"; server: Server; body: Json }
+  | { kind: "local-events"; server: Server; events: ChatEvent[]; translation: Translation; stream: boolean }
+  | { kind: "native"; server: Server; payload: Json; upstreamPath: string; stream: boolean }
+  | { kind: "translated"; server: Server; payload: Json; translation: Translation; stream: boolean }
+  /** A required tool call enforced by rig (the runtime's own endpoint would not). */
+  | {
+      kind: "forced";
+      server: Server;
+      payload: Json;
+      forcer: ToolChoiceForcer;
+      translation?: Translation;
+      stream: boolean;
+    };
+
+export interface ExchangeRequest {
+  route: Route;
+  body: Json;
+  /** Set on `/agents/<agent>/` routes: the agent's server serves, whatever model the body names. */
+  agent?: Agent;
+  config: Config;
+}
+
+/** The request body as a JSON object, or the reason it is not one. */
+export function parseJsonBody(raw: Buffer): { body: Json } | { error: string } {
+  try {
+    const body = JSON.parse(raw.toString("utf8"));
+    if (typeof body !== "object" || body === null || Array.isArray(body))
+      return { error: "invalid JSON body: the body must be a JSON object" };
+    return { body };
+  } catch (error) {
+    return { error: `invalid JSON body: ${(error as Error).message}` };
+  }
+}
+
+function resolveServer({ body, agent, config }: ExchangeRequest): Server | ExchangePlan {
+  if (agent) {
+    return (
+      findServer(config, agent.server) ?? {
+        kind: "refuse",
+        status: 500,
+        message: `agent ${agent.name} points at a server that does not exist`,
+      }
+    );
+  }
+  const model = body.model;
+  if (typeof model !== "string" || !model) {
+    return {
+      kind: "refuse",
+      status: 400,
+      message: `the request has no "model"; use one of: ${Object.keys(config.servers).join(", ")}`,
+    };
+  }
+  if (model.length > NAME_MAX_LENGTH) {
+    return {
+      kind: "refuse",
+      status: 400,
+      message: `"model" is ${model.length} characters long; model names have at most ${NAME_MAX_LENGTH}`,
+    };
+  }
+  const server = findServer(config, model);
+  if (server) return server;
+  const names = Object.values(config.servers).flatMap((candidate) => [candidate.name, ...candidate.aliases]);
+  return {
+    kind: "refuse",
+    status: 404,
+    message: `unknown model \`${model}\`${didYouMean(model, names)}; this gateway serves: ${names.join(", ") || "nothing yet (add a server to rig.yaml)"}`,
+  };
+}
+
+/** Decides native, translated, forced or local, and builds the exact upstream payload. */
+export function planExchange(request: ExchangeRequest): ExchangePlan {
+  const { route, body, agent } = request;
+  const resolved = resolveServer(request);
+  if ("kind" in resolved) return resolved;
+  const server = resolved;
+  const runtime = runtimeFor(server.runtime);
+  const forcer = runtime.forceToolChoice;
+  const dialectTranslator = TRANSLATORS[route.dialect];
+  const speaks = runtime.dialects.includes(route.dialect);
+  // `always` translates what rig can translate (Messages, Responses); Chat, completions and
+  // embeddings are what translation targets, so they pass through.
+  let passthrough =
+    server.translate === "never" || (speaks && (server.translate !== "always" || !dialectTranslator));
+  // A tool call the client requires is enforced by rig where the runtime's own endpoint would not
+  // (llama.cpp): under `auto`, such a request goes through Chat even when the dialect is native.
+  let probed: ReturnType<Translator["toChat"]> | undefined;
+  if (
+    passthrough &&
+    server.translate === "auto" &&
+    body.tool_choice !== undefined &&
+    route.name !== "count_tokens" &&
+    forcer &&
+    dialectTranslator
+  ) {
+    probed = dialectTranslator.toChat(body);
+    passthrough = !forcer.forces(probed.chat);
+  }
+  const translator = passthrough ? undefined : dialectTranslator;
+  if (!passthrough && route.name === "count_tokens") {
+    const counted = dialectTranslator?.countTokens(body);
+    if (counted) return { kind: "local", server, body: counted };
+  }
+  if (!passthrough && !translator) {
+    return {
+      kind: "refuse",
+      status: 501,
+      message: `server ${server.name} (${server.runtime}) does not speak ${route.dialect} and rig does not translate it`,
+      server,
+    };
+  }
+  if (translator) {
+    const local = translator.localAnswer(body);
+    if (local) {
+      const { context } = probed ?? translator.toChat(body);
+      return {
+        kind: "local-events",
+        server,
+        events: local,
+        translation: { translator, context },
+        stream: body.stream === true,
+      };
+    }
+  }
+  const translation = translator ? { translator, ...(probed ?? translator.toChat(body)) } : undefined;
+  const upstreamBody =
+    translation?.chat ?? (dialectTranslator ? dialectTranslator.nativeRequest(body) : body);
+  const payload = applyRules(applyRules(upstreamBody, server.request), agent?.request);
+  const stream = payload.stream === true;
+  if (forcer && (translation || route.name === "chat") && forcer.forces(payload)) {
+    return {
+      kind: "forced",
+      server,
+      payload,
+      forcer,
+      translation: translation && { translator: translation.translator, context: translation.context },
+      stream,
+    };
+  }
+  if (translation) {
+    return {
+      kind: "translated",
+      server,
+      payload,
+      translation: { translator: translation.translator, context: translation.context },
+      stream,
+    };
+  }
+  return { kind: "native", server, payload, upstreamPath: route.path, stream };
+}

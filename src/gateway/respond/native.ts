@@ -1,0 +1,92 @@
+import { errors as undiciErrors } from "undici";
+import type { Json } from "../../dialects/types.ts";
+import { type Exchange, failExchange, writeHead } from "../exchange.ts";
+import { BodySample, type RelaySink, type Upstream } from "../upstream.ts";
+import { type Usage, usageFromSse, usageOf } from "../usage.ts";
+
+const FORWARDED_HEADERS = ["accept", "anthropic-version", "anthropic-beta", "user-agent", "openai-beta"];
+/** The last event of a stream in each dialect: a client may hang up once it has it. */
+const STREAM_END = /data: \[DONE\]|"type":\s*"(response\.completed|message_stop)"/;
+
+export interface NativeJob {
+  server: { name: string; responseTimeoutMs: number };
+  payload: Json;
+  upstreamPath: string;
+  baseUrl: string;
+  stream: boolean;
+}
+
+/** The runtime speaks the client's dialect: its answer is relayed byte for byte, usage read on the side. */
+export async function respondNative(ex: Exchange, upstream: Upstream, job: NativeJob): Promise<void> {
+  const { server, stream } = job;
+  const { req, res } = ex;
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  for (const name of FORWARDED_HEADERS) {
+    const value = req.headers[name];
+    if (typeof value === "string") headers[name] = value;
+  }
+  let isSse = false;
+  let sample = new BodySample(false);
+  // False when the client already holds an SSE stream (comments while the server started) and the
+  // upstream answered something else: that body becomes an SSE error event.
+  let relayed = true;
+  const sink: RelaySink = {
+    start(status, contentType) {
+      isSse = contentType.includes("text/event-stream");
+      sample = new BodySample(isSse);
+      relayed = !res.headersSent || isSse;
+      if (!res.headersSent)
+        writeHead(res, status, {
+          "content-type": contentType,
+          "cache-control": "no-cache",
+          "x-rig-server": server.name,
+        });
+    },
+    data(chunk) {
+      sample.add(chunk);
+      return !relayed || res.write(chunk);
+    },
+    waitDrain(resume) {
+      res.once("drain", resume);
+    },
+  };
+  const outcome = await upstream.relay(
+    {
+      url: new URL(job.baseUrl + job.upstreamPath),
+      headers,
+      body: JSON.stringify(job.payload),
+      timeoutMs: server.responseTimeoutMs,
+      abort: ex.abort.signal,
+    },
+    sink,
+  );
+  const { status, ttfbMs } = outcome;
+  const text = sample.text();
+  // Agents close the connection as soon as they read the stream's last event (Codex does on
+  // `response.completed`), often before the upstream's own end arrives: that exchange completed.
+  const completed = isSse && status === 200 && STREAM_END.test(text);
+  const facts = { server: server.name, stream, ttfbMs };
+  if (ex.abort.signal.aborted && !completed)
+    return ex.record(499, { ...facts, error: "client disconnected" });
+  const error = completed ? undefined : outcome.error;
+  if (error && status === 0) {
+    const timedOut = error instanceof undiciErrors.HeadersTimeoutError;
+    const message = timedOut
+      ? `server ${server.name} sent nothing for ${Math.round(server.responseTimeoutMs / 1000)}s (raise servers.${server.name}.timeout.response for long prefills)`
+      : `server ${server.name} could not be reached: ${error.message}`;
+    return failExchange(ex, timedOut ? 504 : 502, message, { facts: { server: server.name, stream } });
+  }
+  if (error)
+    return failExchange(ex, 502, `server ${server.name} stopped mid-response: ${error.message}`, { facts });
+  if (!relayed) {
+    return failExchange(ex, status, `server ${server.name} answered ${status}: ${text.slice(0, 2000)}`, {
+      facts: { server: server.name, stream, error: `upstream status ${status}` },
+    });
+  }
+  res.end();
+  let usage: Usage | undefined;
+  try {
+    usage = isSse ? usageFromSse(text) : usageOf(JSON.parse(text));
+  } catch {}
+  ex.record(status, { ...facts, usage, error: status >= 400 ? `upstream status ${status}` : undefined });
+}

@@ -1,0 +1,185 @@
+import { performance } from "node:perf_hooks";
+import { Agent, type Dispatcher } from "undici";
+
+type Json = Record<string, unknown>;
+
+/** Where a relayed response goes: the client (native), a translator, or a buffer. */
+export interface RelaySink {
+  /** The upstream's status and content type, once, before any data. */
+  start(status: number, contentType: string): void;
+  /** A chunk of the body; false asks the relay to pause until `waitDrain` calls back. */
+  data(chunk: Buffer): boolean;
+  waitDrain(resume: () => void): void;
+}
+
+export interface RelayOutcome {
+  /** 0 when no response arrived. */
+  status: number;
+  /** Time from sending the request to its first body byte. */
+  ttfbMs?: number;
+  error?: Error;
+}
+
+export interface UpstreamRequest {
+  url: URL;
+  headers: Record<string, string>;
+  body: string;
+  /** The longest silent wait for headers or the next body byte. */
+  timeoutMs: number;
+  abort: AbortSignal;
+}
+
+/**
+ * The one retry rule: an exchange that failed before any response, on a connection the runtime
+ * reset or refused (llama-server closes a connection it advertised as keep-alive after every
+ * stream), is sent once more on a fresh connection. Never after a response began.
+ */
+function retriable(outcome: RelayOutcome, abort: AbortSignal): boolean {
+  const code = (outcome.error as { code?: string } | undefined)?.code;
+  return (
+    outcome.status === 0 &&
+    !abort.aborted &&
+    (code === "ECONNRESET" || code === "UND_ERR_SOCKET" || code === "EPIPE" || code === "ECONNREFUSED")
+  );
+}
+
+/** The gateway's connections to runtimes: one keep-alive pool for every server. */
+export class Upstream {
+  private readonly dispatcher = new Agent({
+    keepAliveTimeout: 4_000,
+    keepAliveMaxTimeout: 30_000,
+    connect: { timeout: 10_000 },
+  });
+
+  close(): Promise<void> {
+    return this.dispatcher.close();
+  }
+
+  /** Relays one exchange into `sink`, applying the retry rule. */
+  async relay(request: UpstreamRequest, sink: RelaySink): Promise<RelayOutcome> {
+    const outcome = await this.relayOnce(request, sink);
+    return retriable(outcome, request.abort) ? this.relayOnce(request, sink) : outcome;
+  }
+
+  private relayOnce(request: UpstreamRequest, sink: RelaySink): Promise<RelayOutcome> {
+    const { url, abort } = request;
+    const sent = performance.now();
+    return new Promise((resolve) => {
+      let status = 0;
+      let ttfbMs: number | undefined;
+      let controller: Dispatcher.DispatchController | undefined;
+      const onAbort = () => controller?.abort(new Error("client disconnected"));
+      let settled = false;
+      const settle = (error?: Error) => {
+        if (settled) return;
+        settled = true;
+        abort.removeEventListener("abort", onAbort);
+        resolve({ status, ttfbMs, error });
+      };
+      abort.addEventListener("abort", onAbort);
+      this.dispatcher.dispatch(
+        {
+          origin: url.origin,
+          path: url.pathname + url.search,
+          method: "POST",
+          headers: request.headers,
+          body: request.body,
+          headersTimeout: request.timeoutMs,
+          bodyTimeout: request.timeoutMs,
+        },
+        {
+          onRequestStart(started) {
+            controller = started;
+            if (abort.aborted) started.abort(new Error("client disconnected"));
+          },
+          onResponseStart(_controller, statusCode, headers) {
+            status = statusCode;
+            sink.start(statusCode, String(headers["content-type"] ?? "application/json"));
+          },
+          onResponseData(dataController, chunk) {
+            ttfbMs ??= performance.now() - sent;
+            if (!sink.data(chunk)) {
+              dataController.pause();
+              sink.waitDrain(() => dataController.resume());
+            }
+          },
+          onResponseEnd() {
+            settle();
+          },
+          onResponseError(_controller, error) {
+            settle(error);
+          },
+        },
+      );
+    });
+  }
+
+  /** A JSON POST whose answer rig reads whole (the steps of a forced tool call). */
+  async postJson(request: Omit<UpstreamRequest, "headers" | "body"> & { body: Json }): Promise<Json> {
+    let reply: Dispatcher.ResponseData;
+    let text: string;
+    try {
+      reply = await this.dispatcher.request({
+        origin: request.url.origin,
+        path: request.url.pathname,
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(request.body),
+        signal: request.abort,
+        headersTimeout: request.timeoutMs,
+        bodyTimeout: request.timeoutMs,
+      });
+      text = await reply.body.text();
+    } catch (error) {
+      throw new Error(`could not be reached: ${(error as Error).message}`);
+    }
+    if (reply.statusCode !== 200)
+      throw new Error(`answered ${reply.statusCode} on ${request.url.pathname}: ${text.slice(0, 1000)}`);
+    try {
+      return JSON.parse(text) as Json;
+    } catch {
+      throw new Error(`answered something that is not JSON on ${request.url.pathname}`);
+    }
+  }
+}
+
+const HEAD_BYTES = 4096;
+const TAIL_BYTES = 16384;
+const WHOLE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * What the gateway keeps of a relayed body to read usage from, without buffering a stream: a
+ * stream's first 4 KB and last 16 KB, or a JSON body up to 4 MB.
+ */
+export class BodySample {
+  private readonly head: Buffer[] = [];
+  private headBytes = 0;
+  private readonly tail: Buffer[] = [];
+  private tailBytes = 0;
+
+  constructor(private readonly isStream: boolean) {}
+
+  add(chunk: Buffer): void {
+    if (!this.isStream) {
+      if (this.headBytes < WHOLE_BYTES) {
+        this.head.push(chunk);
+        this.headBytes += chunk.length;
+      }
+      return;
+    }
+    if (this.headBytes < HEAD_BYTES) {
+      this.head.push(chunk);
+      this.headBytes += chunk.length;
+      return;
+    }
+    this.tail.push(chunk);
+    this.tailBytes += chunk.length;
+    while (this.tail.length > 1 && this.tailBytes - this.tail[0]!.length >= TAIL_BYTES)
+      this.tailBytes -= this.tail.shift()!.length;
+  }
+
+  text(): string {
+    const head = Buffer.concat(this.head).toString("utf8");
+    return this.isStream ? `${head}\n${Buffer.concat(this.tail).toString("utf8")}` : head;
+  }
+}
