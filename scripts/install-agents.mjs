@@ -1,43 +1,32 @@
-// Installs the real agent CLIs the tests drive, pinned, into rig's cache (never as dependencies of
-// this repo: together they weigh about a gigabyte). Idempotent: an installed version is kept.
-// Prints nothing when everything is there. Versions are the newest that run on Node 20.
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { join } from "node:path";
+// Installs the real agent CLIs the tests drive into rig's cache (never as dependencies of this repo:
+// together they weigh about a gigabyte), at the versions pinned in src/install/agents.ts: the one list
+// `rig install <agent>` reads too. Idempotent: a version already installed is kept, and nothing is
+// printed when everything is there. tsx (a dev dependency) loads the TypeScript, so this runs before
+// or after `npm run build` alike.
+import { existsSync } from "node:fs";
+import { tsImport } from "tsx/esm/api";
 
-export const AGENTS = {
-  "claude-code": { spec: "@anthropic-ai/claude-code@2.1.197", bin: "claude" },
-  codex: { spec: "@openai/codex@0.169.0", bin: "codex" },
-  "qwen-code": { spec: "@qwen-code/qwen-code@0.15.10", bin: "qwen" },
-  pi: { spec: "@mariozechner/pi-coding-agent@0.73.1", bin: "pi" },
-  opencode: { spec: "opencode-ai@1.18.33", bin: "opencode" },
-};
+const agents = await tsImport("../src/install/agents.ts", import.meta.url);
 
-export function agentsDir(env = process.env) {
-  return join(env.RIG_CACHE || join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "rig"), "agents");
-}
+/** name → `{ spec: "<package>@<version>", bin }`, as the tests and scripts/record-fixtures.mjs read it. */
+export const AGENTS = Object.fromEntries(
+  Object.entries(agents.AGENT_PINS).map(([name, pin]) => [
+    name,
+    { spec: `${pin.package}@${pin.version}`, bin: pin.bin },
+  ]),
+);
 
-export function agentBin(name, env = process.env) {
-  const agent = AGENTS[name];
-  return join(agentsDir(env), `${name}-${agent.spec.split("@").pop()}`, "node_modules", ".bin", agent.bin);
-}
+export const agentsDir = agents.agentsDir;
+export const agentBin = agents.agentBin;
 
-export function installAgents(names = Object.keys(AGENTS)) {
-  for (const [name, agent] of Object.entries(AGENTS).filter(([candidate]) => names.includes(candidate))) {
+export async function installAgents(names = Object.keys(AGENTS)) {
+  for (const name of names) {
+    if (!AGENTS[name]) throw new Error(`no pinned agent ${name} (pinned: ${Object.keys(AGENTS).join(", ")})`);
     if (existsSync(agentBin(name))) continue;
-    const dir = join(agentsDir(), `${name}-${agent.spec.split("@").pop()}`);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, "package.json"), '{ "private": true }\n');
-    console.error(`installing ${agent.spec} into ${dir}`);
-    const result = spawnSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", agent.spec], {
-      cwd: dir,
-      stdio: ["ignore", "inherit", "inherit"],
-    });
-    if (result.status !== 0 || !existsSync(agentBin(name)))
-      throw new Error(`could not install ${agent.spec} (npm exit ${result.status})`);
+    console.error(`installing ${AGENTS[name].spec} into ${agentsDir()}`);
+    await agents.installAgent(name);
   }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`)
-  installAgents(process.argv.length > 2 ? process.argv.slice(2) : undefined);
+  await installAgents(process.argv.length > 2 ? process.argv.slice(2) : undefined);
