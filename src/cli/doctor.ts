@@ -3,6 +3,7 @@ import { defineCommand } from "citty";
 import { type Config, loadConfig } from "../config/loader.ts";
 import { ConfigError, formatWhere, type Problem } from "../config/problems.ts";
 import { harnessFor } from "../harnesses/index.ts";
+import { agentBin, agentPin, compareVersions, packageVersionOf } from "../install/agents.ts";
 import { runtimeFor } from "../runtimes/index.ts";
 import {
   missingExecutable,
@@ -34,26 +35,18 @@ export async function machineProblems(config: Config): Promise<Problem[]> {
   const executables = new Map<string, Problem>();
   for (const server of servers) {
     const problem = missingExecutable(config, server);
-    // rig's own build stands in for a runtime's default executable that is not on PATH.
-    if (!problem || (!problem.entry && cachedBuild(runtimeFor(server.runtime)))) continue;
-    executables.set(problem.message, fromPreflight(problem));
+    if (!problem) continue;
+    // A start looks on PATH only, so rig's own build is named rather than taken as the executable.
+    const built = problem.entry ? undefined : cachedBuild(runtimeFor(server.runtime));
+    const message = built ? `${problem.message} (rig's build is at ${built})` : problem.message;
+    executables.set(message, { ...fromPreflight(problem), message });
   }
   problems.push(...executables.values());
   for (const server of servers) {
     const problem = missingModel(config, server);
     if (problem) problems.push(fromPreflight(problem));
   }
-  const usedHarnesses = new Set(Object.values(config.agents).map((agent) => agent.harness));
-  for (const name of usedHarnesses) {
-    const executable = (config.harnesses[name]?.command ?? harnessFor(name).defaultCommand)[0]!;
-    if (which(executable)) continue;
-    problems.push({
-      level: "error",
-      code: "executable-missing",
-      message: notFoundMessage(`agent CLI ${name}`, executable, `harnesses.${name}.command`),
-      where: config.harnesses[name] ? config.where(["harnesses", name, "command"]) : undefined,
-    });
-  }
+  problems.push(...agentProblems(config));
   if (!(await isPortFree(config.gateway.host, config.gateway.port))) {
     problems.push({
       level: "warning",
@@ -81,7 +74,7 @@ export async function machineProblems(config: Config): Promise<Problem[]> {
       problems.push({
         level: "warning",
         code: "bin-not-on-path",
-        message: `${config.paths.bin} (paths.bin) is not on PATH: the agent commands will not be found by name`,
+        message: `${config.paths.bin} (paths.bin) is not on PATH, so the agent commands are not found by name: add it (export PATH="${config.paths.bin}:$PATH") or run agents with \`rig run <agent>\``,
         where: config.where(["paths", "bin"]),
       });
     }
@@ -112,6 +105,50 @@ export async function machineProblems(config: Config): Promise<Problem[]> {
       });
     }
   });
+  return problems;
+}
+
+/** The command that gets the verified version of an agent CLI, or points rig.yaml at it when it is in the cache. */
+function installHint(harness: string): string | undefined {
+  const pin = agentPin(harness);
+  if (!pin) return undefined;
+  return existsSync(agentBin(harness))
+    ? `\`rig install ${harness}\` points it at ${pin.version} in rig's cache`
+    : `\`rig install ${harness}\` installs ${pin.version}`;
+}
+
+/** Agent CLIs the agents need: missing ones, and installed versions other than the one rig verified. */
+function agentProblems(config: Config): Problem[] {
+  const problems: Problem[] = [];
+  for (const name of new Set(Object.values(config.agents).map((agent) => agent.harness))) {
+    const executable = (config.harnesses[name]?.command ?? harnessFor(name).defaultCommand)[0]!;
+    const where = config.harnesses[name] ? config.where(["harnesses", name, "command"]) : undefined;
+    const found = which(executable);
+    if (!found) {
+      problems.push({
+        level: "error",
+        code: "executable-missing",
+        message: notFoundMessage(
+          `agent CLI ${name}`,
+          executable,
+          `harnesses.${name}.command`,
+          agentPin(name) && `${installHint(name)}, the version rig verified`,
+        ),
+        where,
+      });
+      continue;
+    }
+    const pin = agentPin(name);
+    const version = pin && packageVersionOf(found, pin.package);
+    if (!pin || !version || version === pin.version) continue;
+    const older = compareVersions(version, pin.version) < 0;
+    problems.push({
+      level: "warning",
+      code: "agent-version",
+      message: `agent CLI ${name} is ${version}, ${older ? "older" : "newer"} than the ${pin.version} rig verified (agents change their requests between versions); ${installHint(name)}`,
+      where,
+    });
+  }
   return problems;
 }
 
