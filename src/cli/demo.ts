@@ -1,35 +1,41 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { defineCommand, runCommand } from "citty";
-import { homePaths } from "../config/home.ts";
+import { configPathOf, homePaths } from "../config/home.ts";
 import { loadConfig } from "../config/loader.ts";
 import { configJsonSchema } from "../config/schema.ts";
 import { SCHEMA_FILE, STARTER_GITIGNORE } from "../config/starter.ts";
 import { gatewayUrl } from "../config/urls.ts";
-import { DEMO_MARKER, demoConfig } from "../demo/config.ts";
-import { buildLlamaServer, cacheRoot, ensureLlamaSource, findLlamaServer } from "../install/llama-cpp.ts";
+import { DEMO_HARNESSES, DEMO_MARKER, demoConfig } from "../demo/config.ts";
+import { buildLlamaServer, ensureLlamaSource, findLlamaServer } from "../install/llama-cpp.ts";
 import { freePort, isPortFree } from "../system/ports.ts";
 import { which } from "../system/which.ts";
+import { installAgentWithProgress, pointHarness } from "./agent-install.ts";
 import { pc } from "./colors.ts";
 import { jsonArg, RigError } from "./common.ts";
 import { call, ensureDaemon, startServer } from "./daemon-client.ts";
 import { progress } from "./progress.ts";
+import { syncShims } from "./shims.ts";
 
 export const DEFAULT_DEMO_HOME = join(homedir(), "local-llm-demo");
 
-/** Claude Code on PATH, or the one `npm run demo` installs into rig's cache. */
-function findClaude(): string | undefined {
-  const onPath = which("claude");
-  if (onPath) return undefined;
-  const dir = join(cacheRoot(), "agents");
-  if (!existsSync(dir)) return undefined;
-  const installed = readdirSync(dir)
-    .filter((name) => name.startsWith("claude-code-"))
-    .sort()
-    .map((name) => join(dir, name, "node_modules", ".bin", "claude"))
-    .filter((path) => existsSync(path));
-  return installed.at(-1);
+/**
+ * Installs every agent the demo configures into rig's cache (versions already there are kept). One
+ * that fails is skipped with a warning: the demo runs without it, and `rig doctor` names the command
+ * that retries. Returns harness → executable.
+ */
+async function installDemoAgents(): Promise<Record<string, string>> {
+  const installed: Record<string, string> = {};
+  for (const harness of DEMO_HARNESSES) {
+    try {
+      installed[harness] = (await installAgentWithProgress(harness)).path;
+    } catch (error) {
+      const reason = (error as Error).message.split("\n")[0];
+      process.stderr.write(`${pc.yellow("warning:")} ${reason}; \`rig install ${harness}\` tries again\n`);
+    }
+  }
+  return installed;
 }
 
 /** Makes sure the demo home exists with llama-server, the tiny model and its rig.yaml; returns the home. */
@@ -60,26 +66,34 @@ export async function prepareDemo(homeFlag: string | undefined): Promise<string>
     renameSync(`${model}.partial`, model);
     bar.done(`wrote ${model}`);
   }
+  const agents = await installDemoAgents();
   if (existsSync(home.config)) {
     if (!readFileSync(home.config, "utf8").includes(DEMO_MARKER)) {
       throw new RigError(
         `${home.config} exists and was not written by rig demo; rig leaves it alone (choose another --home)`,
       );
     }
+    // A home from an earlier demo gets the agents it lacks, or newly verified versions.
+    for (const [harness, path] of Object.entries(agents))
+      await pointHarness(await loadConfig({ home: home.root, positions: true }), harness, path);
   } else {
     const port = (await isPortFree("127.0.0.1", 7878)) ? 7878 : await freePort();
+    const agentCommands = Object.fromEntries(
+      Object.entries(agents).map(([harness, path]) => [harness, configPathOf(path, home.root)]),
+    );
     writeFileSync(
       home.config,
       demoConfig({
         gatewayPort: port,
-        llamaServer: which("llama-server") ? undefined : llamaServer,
-        claude: findClaude(),
+        llamaServer: which("llama-server") ? undefined : configPathOf(llamaServer, home.root),
+        agentCommands,
       }),
     );
     writeFileSync(join(home.root, SCHEMA_FILE), `${JSON.stringify(configJsonSchema(), null, 2)}\n`);
     if (!existsSync(join(home.root, ".gitignore")))
       writeFileSync(join(home.root, ".gitignore"), STARTER_GITIGNORE);
   }
+  syncShims(await loadConfig({ home: home.root }));
   return home.root;
 }
 
@@ -178,7 +192,7 @@ export default defineCommand({
     } else {
       process.stdout.write(
         pc.dim(
-          "\n(install Claude Code — npm i -g @anthropic-ai/claude-code — to see an agent run here too)\n",
+          "\n(`rig install claude-code` puts Claude Code in rig's cache: run the demo again to see an agent here too)\n",
         ),
       );
     }

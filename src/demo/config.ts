@@ -1,11 +1,22 @@
 import { agentName } from "../config/starter.ts";
 import { HARNESSES } from "../harnesses/index.ts";
+import { agentPin } from "../install/agents.ts";
 
 export const DEMO_MARKER = "# written by rig demo";
 
-/** The demo's rig.yaml: one tiny llama.cpp server and one agent per supported harness. */
-export function demoConfig(options: { gatewayPort: number; llamaServer?: string; claude?: string }): string {
-  const agents = Object.keys(HARNESSES).map(
+/** The agents the demo configures: every harness with a version rig verified, so `rig install` has it. */
+export const DEMO_HARNESSES = Object.keys(HARNESSES).filter((harness) => agentPin(harness));
+
+/**
+ * The demo's rig.yaml: one tiny llama.cpp server and one agent per harness in DEMO_HARNESSES;
+ * `agentCommands` (harness → executable, as rig.yaml names paths) become `harnesses:` entries.
+ */
+export function demoConfig(options: {
+  gatewayPort: number;
+  llamaServer?: string;
+  agentCommands: Record<string, string>;
+}): string {
+  const agents = DEMO_HARNESSES.map(
     (harness) => `  ${agentName(harness, "tiny")}: { harness: ${harness}, server: tiny }`,
   );
   return [
@@ -24,8 +35,14 @@ export function demoConfig(options: { gatewayPort: number; llamaServer?: string;
     ...(options.llamaServer
       ? ["runtimes:", `  llama.cpp: { command: ${JSON.stringify(options.llamaServer)} }`, ""]
       : []),
-    ...(options.claude
-      ? ["harnesses:", `  claude-code: { command: ${JSON.stringify(options.claude)} }`, ""]
+    ...(Object.keys(options.agentCommands).length
+      ? [
+          "harnesses:                     # the agent CLIs `rig install` put in rig's cache",
+          ...Object.entries(options.agentCommands).map(
+            ([harness, command]) => `  ${harness}: { command: ${JSON.stringify(command)} }`,
+          ),
+          "",
+        ]
       : []),
     "servers:",
     "  tiny:",
