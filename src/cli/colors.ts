@@ -1,4 +1,4 @@
-import { styleText } from "node:util";
+import { stripVTControlCharacters, styleText } from "node:util";
 
 // Colour only for a terminal, and never under NO_COLOR; node's own styleText keeps the CLI's
 // startup free of CommonJS interop.
@@ -20,3 +20,8 @@ export const pc = {
   yellow: style("yellow"),
   cyan: style("cyan"),
 };
+
+/** Text someone else coloured (citty's help and errors) as rig's own output would be: plain unless rig colours. */
+export function inRigColors(text: string): string {
+  return enabled ? text : stripVTControlCharacters(text);
+}

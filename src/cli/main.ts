@@ -1,8 +1,7 @@
-import { stripVTControlCharacters } from "node:util";
 import { type CommandDef, defineCommand, renderUsage, runCommand } from "citty";
 import packageJson from "../../package.json" with { type: "json" };
-import { ConfigError, formatProblem } from "../config/problems.ts";
-import { pc } from "./colors.ts";
+import { ConfigError, formatProblem, nearest } from "../config/problems.ts";
+import { inRigColors, pc } from "./colors.ts";
 import { RigError } from "./errors.ts";
 
 const lazy =
@@ -38,39 +37,95 @@ const main = defineCommand({
   },
 });
 
-/** Follows positional words down the subcommand tree, for `--help` at any depth. */
-async function commandAt(rawArgs: string[]): Promise<[CommandDef, CommandDef | undefined]> {
+async function subCommandsOf(command: CommandDef): Promise<Record<string, unknown> | undefined> {
+  const subCommands =
+    typeof command.subCommands === "function" ? await command.subCommands() : await command.subCommands;
+  return subCommands && Object.keys(subCommands).length > 0 ? subCommands : undefined;
+}
+
+/** What the words on the command line name, and how to run it. */
+interface Invocation {
+  command: CommandDef;
+  /** The group above it (for its usage line). */
+  parent?: CommandDef;
+  /** The command words, e.g. `gateway start`. */
+  path: string[];
+  /** The arguments for citty, global options moved behind the command words. */
+  args: string[];
+  /** A word where a command was expected that names none, with the commands it could have meant. */
+  unknown?: { word: string; commands: string[] };
+}
+
+/**
+ * Follows the command words down the subcommand tree. People type global options first (`git -C`,
+ * `kubectl -n`), but citty would take `--home`'s value for a command name and read options only after
+ * the command: `--home DIR` and `--json` before or between command words move behind them.
+ */
+async function invocationOf(rawArgs: string[]): Promise<Invocation> {
+  const separator = rawArgs.indexOf("--");
+  const own = separator === -1 ? rawArgs : rawArgs.slice(0, separator);
+  const passedOn = separator === -1 ? [] : rawArgs.slice(separator);
   let command: CommandDef = main;
   let parent: CommandDef | undefined;
-  for (const word of rawArgs) {
-    if (word.startsWith("-")) break;
-    const subCommands =
-      typeof command.subCommands === "function" ? await command.subCommands() : await command.subCommands;
-    const next = subCommands?.[word];
-    if (!next) break;
-    parent = command;
-    command = (typeof next === "function" ? await next() : await next) as CommandDef;
+  const path: string[] = [];
+  const words: string[] = [];
+  const globals: string[] = [];
+  let index = 0;
+  for (; index < own.length; index++) {
+    const subCommands = await subCommandsOf(command);
+    if (!subCommands) break;
+    const word = own[index]!;
+    if (word === "--json" || word.startsWith("--home=")) globals.push(word);
+    else if (word === "--home") {
+      globals.push(word, ...own.slice(index + 1, index + 2));
+      index++;
+    } else if (word.startsWith("-")) words.push(word);
+    else if (Object.hasOwn(subCommands, word)) {
+      const next = subCommands[word] as CommandDef | (() => Promise<CommandDef>);
+      parent = command;
+      command = typeof next === "function" ? await next() : next;
+      path.push(word);
+      words.push(word);
+    } else
+      return { command, parent, path, args: rawArgs, unknown: { word, commands: Object.keys(subCommands) } };
   }
-  return [command, parent];
+  return { command, parent, path, args: [...words, ...own.slice(index), ...globals, ...passedOn] };
+}
+
+async function printUsage(command: CommandDef, parent: CommandDef | undefined): Promise<void> {
+  // citty pads every column to the widest cell, the last one too, and colours even into a pipe.
+  const usage = inRigColors(await renderUsage(command, parent)).replace(/[ \t]+$/gm, "");
+  process.stdout.write(`${usage}\n\n`);
+}
+
+function usageFailure(message: string, path: string[]): number {
+  const help = ["rig", ...path].join(" ");
+  process.stderr.write(`${pc.red("error:")} ${inRigColors(message)}\n${pc.dim(`see \`${help} --help\``)}\n`);
+  return 2;
 }
 
 async function run(rawArgs: string[]): Promise<number> {
-  const separator = rawArgs.indexOf("--");
-  const ownArgs = separator === -1 ? rawArgs : rawArgs.slice(0, separator);
-  if (ownArgs.includes("--help") || ownArgs.includes("-h") || rawArgs.length === 0) {
-    const [command, parent] = await commandAt(ownArgs);
-    const usage = await renderUsage(command, parent);
-    // citty colours unconditionally; help piped into less or grep must stay plain text.
-    const plain = !process.stdout.isTTY || "NO_COLOR" in process.env;
-    process.stdout.write(`${plain ? stripVTControlCharacters(usage) : usage}\n\n`);
-    return rawArgs.length === 0 ? 2 : 0;
-  }
   if (rawArgs.length === 1 && (rawArgs[0] === "--version" || rawArgs[0] === "-v")) {
     process.stdout.write(`${packageJson.version}\n`);
     return 0;
   }
+  const { command, parent, path, args, unknown } = await invocationOf(rawArgs);
+  if (unknown) {
+    const suggestion = nearest(unknown.word, unknown.commands);
+    const named = ["rig", ...path, unknown.word].join(" ");
+    const meant = suggestion ? `; did you mean \`${["rig", ...path, suggestion].join(" ")}\`?` : "";
+    return usageFailure(`unknown command \`${named}\`${meant}`, path);
+  }
+  const separator = args.indexOf("--");
+  const own = separator === -1 ? args : args.slice(0, separator);
+  const wantsHelp = own.includes("--help") || own.includes("-h");
+  // A group named without its subcommand (or rig alone) answers with its usage.
+  if (wantsHelp || !command.run) {
+    await printUsage(command, parent);
+    return wantsHelp ? 0 : 2;
+  }
   try {
-    await runCommand(main, { rawArgs });
+    await runCommand(main, { rawArgs: args });
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -81,12 +136,7 @@ async function run(rawArgs: string[]): Promise<number> {
       process.stderr.write(`${pc.red("error:")} ${error.message}\n`);
       return error.exitCode;
     }
-    if (error instanceof Error && error.name === "CLIError") {
-      process.stderr.write(
-        `${pc.red("error:")} ${error.message}\n${pc.dim("see `rig --help` or `rig <command> --help`")}\n`,
-      );
-      return 2;
-    }
+    if (error instanceof Error && error.name === "CLIError") return usageFailure(error.message, path);
     process.stderr.write(
       `${pc.red("error:")} ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
     );
