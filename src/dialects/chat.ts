@@ -49,25 +49,30 @@ export function parseTextToolCalls(text: string): Array<{ name: string; argument
 
 /**
  * The usage a chunk reports, as the usage event: the `usage` object wins; llama-server's `timings`
- * (on its last chunk even when the client did not ask for usage) count only when nothing better came.
+ * (on its last chunk even when the client did not ask for usage) count only when nothing better came,
+ * and say how much of the prompt its cache served when the usage does not.
  */
 function usageEvent(chunk: Json, known: UsageEvent | undefined): UsageEvent | undefined {
   const usage = chunk.usage as Json | undefined;
+  const timings = chunk.timings as Json | undefined;
+  const cacheServed = typeof timings?.cache_n === "number" ? timings.cache_n : undefined;
   if (usage && typeof usage === "object") {
-    const details = usage.prompt_tokens_details as Json | undefined;
+    const cached = (usage.prompt_tokens_details as Json | undefined)?.cached_tokens ?? cacheServed;
+    const reasoning = (usage.completion_tokens_details as Json | undefined)?.reasoning_tokens;
     return {
       type: "usage",
       input: Number(usage.prompt_tokens ?? 0),
       output: Number(usage.completion_tokens ?? 0),
-      ...(typeof details?.cached_tokens === "number" ? { cached: details.cached_tokens } : {}),
+      ...(typeof cached === "number" ? { cached } : {}),
+      ...(typeof reasoning === "number" ? { reasoning } : {}),
     };
   }
-  const timings = chunk.timings as Json | undefined;
   if (known || !timings || typeof timings !== "object") return known;
   return {
     type: "usage",
-    input: Number(timings.prompt_n ?? 0) + Number(timings.cache_n ?? 0),
+    input: Number(timings.prompt_n ?? 0) + (cacheServed ?? 0),
     output: Number(timings.predicted_n ?? 0),
+    ...(cacheServed === undefined ? {} : { cached: cacheServed }),
   };
 }
 

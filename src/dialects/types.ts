@@ -12,12 +12,16 @@ export type ChatEvent =
   | UsageEvent
   | { type: "error"; message: string };
 
-/** Token counts as the runtime reported them; `cached` = input tokens served from its prompt cache. */
+/**
+ * Token counts as the runtime reported them: `input` counts every prompt token, `cached` those of
+ * them served from its prompt cache, `reasoning` the output tokens spent thinking.
+ */
 export interface UsageEvent {
   type: "usage";
   input: number;
   output: number;
   cached?: number;
+  reasoning?: number;
 }
 
 export type Json = Record<string, unknown>;
@@ -34,11 +38,25 @@ export interface TranslationContext {
   inputTokens?: number;
   /** The client asked for thinking: `<think>` may open in the template, so hold the stream's start. */
   thinking?: boolean;
+  /** The request's settings every answer repeats (a Responses `response` object echoes them). */
+  echo?: Json;
 }
+
+/** What is wrong with a request: the field, and the message the dialect's real API would give. */
+export interface Invalid {
+  field: string;
+  message: string;
+}
+
+/** A request for an answer, or for a token count (Messages `count_tokens`, which needs no `max_tokens`). */
+export type RequestKind = "answer" | "count";
 
 /** A client dialect rendered from chat events. Pure: data in, data out. */
 export interface Translator {
   dialect: "messages" | "responses";
+  /** The first thing wrong with a request the API would refuse (missing or mistyped fields), checked
+   *  before rig translates or answers it; undefined when it is well formed. */
+  validate(body: Json, kind?: RequestKind): Invalid | undefined;
   /** The client's request as a Chat Completions request. */
   toChat(body: Json): { chat: Json; context: TranslationContext };
   /** A whole (non-streamed) answer in the client's dialect. */

@@ -106,6 +106,7 @@ export function planExchange(request: ExchangeRequest): ExchangePlan {
     server.translate === "never" || (speaks && (server.translate !== "always" || !dialectTranslator));
   // A tool call the client requires is enforced by rig where the runtime's own endpoint would not
   // (llama.cpp): under `auto`, such a request goes through Chat even when the dialect is native.
+  // A malformed one stays native: the runtime refuses it in its own words.
   let probed: ReturnType<Translator["toChat"]> | undefined;
   if (
     passthrough &&
@@ -113,12 +114,18 @@ export function planExchange(request: ExchangeRequest): ExchangePlan {
     body.tool_choice !== undefined &&
     route.name !== "count_tokens" &&
     forcer &&
-    dialectTranslator
+    dialectTranslator &&
+    !dialectTranslator.validate(body)
   ) {
     probed = dialectTranslator.toChat(body);
     passthrough = !forcer.forces(probed.chat);
   }
   const translator = passthrough ? undefined : dialectTranslator;
+  // What rig translates or answers itself it checks first, as the client's API would: a client's
+  // mistake is a 400 naming the field, never a request made valid. Native requests are the runtime's
+  // to check.
+  const invalid = translator?.validate(body, route.name === "count_tokens" ? "count" : "answer");
+  if (invalid) return { kind: "refuse", status: 400, message: invalid.message, server };
   if (!passthrough && route.name === "count_tokens") {
     const counted = dialectTranslator?.countTokens(body);
     if (counted) return { kind: "local", server, body: counted };

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { TRANSLATORS } from "../../src/dialects/index.ts";
-import type { ChatEvent, Json } from "../../src/dialects/types.ts";
+import type { ChatEvent, Json, RequestKind } from "../../src/dialects/types.ts";
 import { type Answer, READERS, sseMessages } from "./read-answers.ts";
 
 // The contract every client dialect keeps, run over every entry of TRANSLATORS: a new dialect needs
@@ -18,6 +18,10 @@ interface DialectCase {
   counts: boolean;
   /** A request that needs rig's fix-up when passed natively, and what the runtime gets instead. */
   nativeFix?: { request: Json; fixed: Json };
+  /** Requests the real API refuses, with the field and the message it refuses them with. */
+  invalid: Array<{ body: Json; kind?: RequestKind; field: string; message: string }>;
+  /** Requests the real API takes that a careless schema would refuse. */
+  valid: Array<{ body: Json; kind?: RequestKind }>;
 }
 
 const CASES: Record<string, DialectCase> = {
@@ -46,6 +50,87 @@ const CASES: Record<string, DialectCase> = {
       },
       fixed: { model: "m", system: [{ type: "text", text: "You are Claude Code." }], messages: [] },
     },
+    invalid: [
+      { body: { model: "m", max_tokens: 64 }, field: "messages", message: "messages: Field required" },
+      {
+        body: { model: "m", messages: [{ role: "user", content: "hi" }] },
+        field: "max_tokens",
+        message: "max_tokens: Field required",
+      },
+      {
+        body: { model: "m", max_tokens: "64", messages: [{ role: "user", content: "hi" }] },
+        field: "max_tokens",
+        message: "max_tokens: Input should be a valid integer",
+      },
+      {
+        body: { model: "m", max_tokens: 0, messages: [{ role: "user", content: "hi" }] },
+        field: "max_tokens",
+        message: "max_tokens: Input should be greater than or equal to 1",
+      },
+      {
+        body: { model: "m", max_tokens: 64, messages: [] },
+        field: "messages",
+        message: "messages: at least one message is required",
+      },
+      {
+        body: { model: "m", max_tokens: 64, messages: [{ role: "bot", content: "hi" }] },
+        field: "messages.0.role",
+        message: "messages.0.role: Input should be 'user', 'assistant' or 'system'",
+      },
+      {
+        body: { model: "m", max_tokens: 64, messages: [{ role: "user", content: [{ text: "hi" }] }] },
+        field: "messages.0.content.0.type",
+        message: "messages.0.content.0.type: Field required",
+      },
+      {
+        body: { model: "m", max_tokens: 64, messages: [{ role: "user", content: 7 }] },
+        field: "messages.0.content",
+        message: "messages.0.content: Input should be a valid string or a valid list",
+      },
+      {
+        body: {
+          model: "m",
+          max_tokens: 64,
+          messages: [{ role: "user", content: "hi" }],
+          tools: [{ name: "read_file" }],
+        },
+        field: "tools.0.input_schema",
+        message: "tools.0.input_schema: Field required",
+      },
+      {
+        body: {
+          model: "m",
+          max_tokens: 64,
+          messages: [{ role: "user", content: "hi" }],
+          tool_choice: { type: "tool" },
+        },
+        field: "tool_choice.name",
+        message: "tool_choice.name: Field required",
+      },
+      {
+        body: { model: "m", max_tokens: 64, messages: [{ role: "user", content: "hi" }], stream: "yes" },
+        field: "stream",
+        message: "stream: Input should be a valid boolean",
+      },
+      { body: { model: "m" }, kind: "count", field: "messages", message: "messages: Field required" },
+    ],
+    valid: [
+      { body: { model: "m", messages: [{ role: "user", content: "hi" }] }, kind: "count" },
+      {
+        body: {
+          model: "m",
+          max_tokens: 64,
+          system: [{ type: "text", text: "Be brief." }],
+          messages: [
+            { role: "user", content: [{ type: "text", text: "hi" }] },
+            { role: "system", content: "Claude Code sends system turns too." },
+          ],
+          tools: [{ type: "web_search_20250305", name: "web_search" }],
+          tool_choice: { type: "tool", name: "web_search" },
+          thinking: { type: "adaptive" },
+        },
+      },
+    ],
   },
   responses: {
     request: (stream) => ({
@@ -68,6 +153,57 @@ const CASES: Record<string, DialectCase> = {
       { model: "gpt-5-codex" },
     ],
     counts: false,
+    invalid: [
+      { body: { input: "hi" }, field: "model", message: "Missing required parameter: 'model'." },
+      {
+        body: { model: "m", input: 5 },
+        field: "input",
+        message:
+          "Invalid type for 'input': expected one of a string or an array, but got an integer instead.",
+      },
+      {
+        body: { model: "m", input: [{ type: "message", role: "user" }] },
+        field: "input[0].content",
+        message: "Missing required parameter: 'input[0].content'.",
+      },
+      {
+        body: { model: "m", input: [{ role: "robot", content: "hi" }] },
+        field: "input[0].role",
+        message:
+          "Invalid value: 'robot'. Supported values are: 'user', 'assistant', 'system', and 'developer'.",
+      },
+      {
+        body: { model: "m", input: [{ type: "function_call", name: "read_file", arguments: "{}" }] },
+        field: "input[0].call_id",
+        message: "Missing required parameter: 'input[0].call_id'.",
+      },
+      {
+        body: { model: "m", input: "hi", max_output_tokens: "16" },
+        field: "max_output_tokens",
+        message: "Invalid type for 'max_output_tokens': expected an integer, but got a string instead.",
+      },
+      {
+        body: { model: "m", input: "hi", tool_choice: "sometimes" },
+        field: "tool_choice",
+        message: "Invalid value: 'sometimes'. Supported values are: 'none', 'auto', and 'required'.",
+      },
+    ],
+    valid: [
+      {
+        body: {
+          model: "m",
+          input: [
+            { type: "reasoning", summary: [] },
+            { type: "computer_call_output", call_id: "c", output: { type: "computer_screenshot" } },
+            { type: "function_call_output", call_id: "c", output: [{ type: "input_text", text: "ok" }] },
+          ],
+          instructions: null,
+          temperature: null,
+          tool_choice: { type: "function", name: "read_file" },
+          tools: [{ type: "web_search" }, { type: "namespace", name: "mcp", tools: [] }],
+        },
+      },
+    ],
   },
 };
 
@@ -215,6 +351,29 @@ for (const [dialect, translator] of Object.entries(TRANSLATORS)) {
         assert.equal(reader.streamError(messages), "server tiny stopped mid-response");
       }
       assert.equal(reader.streamError(rendered([EVENTS])), undefined, "a normal end is no error");
+    });
+
+    test("validate takes what the real API takes: the sample requests, the local ones, the API's optional shapes", () => {
+      for (const body of [spec.request(true), spec.request(false), ...spec.local])
+        assert.equal(translator.validate(body), undefined, JSON.stringify(body));
+      for (const { body, kind } of spec.valid)
+        assert.equal(translator.validate(body, kind), undefined, JSON.stringify(body));
+    });
+
+    test("validate refuses what the real API refuses, naming the field in the API's own words", () => {
+      for (const { body, kind, field, message } of spec.invalid)
+        assert.deepEqual(translator.validate(body, kind), { field, message }, JSON.stringify(body));
+    });
+
+    test("validate answers any JSON without throwing, naming the field it cannot take", () => {
+      const sample = spec.request(false);
+      const hostile: unknown[] = [null, 0, 1.5, "x", true, [], {}, [null], [7], [{}], [[]], [{ type: 7 }]];
+      for (const key of Object.keys(sample))
+        for (const value of hostile) {
+          const invalid = translator.validate({ ...sample, [key]: value });
+          if (invalid)
+            assert.ok(invalid.field.startsWith(key), `${key}=${JSON.stringify(value)}: ${invalid.field}`);
+        }
     });
 
     test("localAnswer answers only the requests the dialect answers by itself", () => {

@@ -1,4 +1,11 @@
 import assert from "node:assert/strict";
+import type { ZodType } from "zod";
+import {
+  messagesAnswerSchema,
+  messagesStreamEventSchema,
+  messagesUsageSchema,
+} from "../../src/dialects/anthropic/schema.ts";
+import { responsesAnswerSchema, responsesStreamEventSchema } from "../../src/dialects/responses/schema.ts";
 import { SseParser } from "../../src/dialects/sse.ts";
 import type { Json } from "../../src/dialects/types.ts";
 
@@ -6,10 +13,21 @@ import type { Json } from "../../src/dialects/types.ts";
 export interface Answer {
   text: string;
   reasoning: string;
+  /** `id` is the runtime's call id: a prefix the dialect adds (Messages `toolu_`) is read off. */
   calls: Array<{ id: string; name: string; input: unknown }>;
   /** The dialect's own word for how the answer ended (Messages stop_reason, Responses status). */
   stop: string;
+  /** `input` counts the whole prompt, `cached` the part of it the runtime's cache served. */
   usage: { input: number; output: number; cached: number };
+}
+
+/** Fails unless `value` has the shape the dialect's API documents, naming where it does not. */
+export function assertShape(schema: ZodType, value: unknown, what: string): void {
+  const result = schema.safeParse(value);
+  assert.ok(
+    result.success,
+    `${what} is not shaped as the API documents: ${JSON.stringify(result.error?.issues)}\n${JSON.stringify(value).slice(0, 2000)}`,
+  );
 }
 
 export interface SseMessage {
@@ -41,14 +59,21 @@ function emptyAnswer(): Answer {
   return { text: "", reasoning: "", calls: [], stop: "", usage: { input: 0, output: 0, cached: 0 } };
 }
 
+/** Anthropic's input_tokens leaves out the cache: the whole prompt is the sum of the three. */
 function messagesUsage(usage: Json): Answer["usage"] {
-  assert.equal(typeof usage.input_tokens, "number");
-  assert.equal(typeof usage.output_tokens, "number");
+  assertShape(messagesUsageSchema, usage, "usage");
+  const cached = usage.cache_read_input_tokens as number;
   return {
-    input: usage.input_tokens as number,
+    input: (usage.input_tokens as number) + cached + (usage.cache_creation_input_tokens as number),
     output: usage.output_tokens as number,
-    cached: (usage.cache_read_input_tokens as number | undefined) ?? 0,
+    cached,
   };
+}
+
+/** A tool_use id as the runtime gave it. */
+function runtimeCallId(id: unknown): string {
+  assert.match(String(id), /^toolu_/, "tool_use ids are Anthropic's");
+  return String(id).replace(/^toolu_/, "");
 }
 
 const DELTA_OF_BLOCK: Record<string, string[]> = {
@@ -61,6 +86,7 @@ const messages: DialectReader = {
   stops: { stop: "end_turn", length: "max_tokens", tool_calls: "tool_use" },
 
   whole(body) {
+    assertShape(messagesAnswerSchema, body, "a Messages answer");
     assert.match(String(body.id), /^msg_/);
     assert.equal(body.type, "message");
     assert.equal(body.role, "assistant");
@@ -71,7 +97,7 @@ const messages: DialectReader = {
       if (block.type === "text") answer.text += block.text;
       else if (block.type === "thinking") answer.reasoning += block.thinking;
       else if (block.type === "tool_use")
-        answer.calls.push({ id: String(block.id), name: String(block.name), input: block.input });
+        answer.calls.push({ id: runtimeCallId(block.id), name: String(block.name), input: block.input });
       else assert.fail(`unexpected content block ${block.type}`);
     }
     answer.stop = String(body.stop_reason);
@@ -92,6 +118,7 @@ const messages: DialectReader = {
     let ended = false;
     for (const [position, { event, data }] of events.entries()) {
       assert.equal(data.type, event, "each event's data names its event");
+      assertShape(messagesStreamEventSchema, data, event);
       assert.ok(!ended, `${event} after message_stop`);
       const index = data.index as number;
       if (event === "content_block_start") {
@@ -129,7 +156,7 @@ const messages: DialectReader = {
     blocks.forEach((block, index) => {
       if (block.type === "tool_use")
         answer.calls.push({
-          id: String(block.id),
+          id: runtimeCallId(block.id),
           name: String(block.name),
           input: parsedInput(json.get(index) ?? ""),
         });
@@ -182,11 +209,14 @@ const TEXT_DELTAS: Record<string, string> = {
   "response.function_call_arguments.delta": "function_call",
 };
 
+/** The events that end a Responses stream, by the response's status. */
+const FINAL_EVENTS = ["response.completed", "response.incomplete", "response.failed"];
+
 const responses: DialectReader = {
-  // A cut by the token limit is `completed` too: see FINISHED_STATUS in src/dialects/responses/mapping.ts.
-  stops: { stop: "completed", length: "completed", tool_calls: "completed" },
+  stops: { stop: "completed", length: "incomplete", tool_calls: "completed" },
 
   whole(body) {
+    assertShape(responsesAnswerSchema, body, "a Responses answer");
     const answer = emptyAnswer();
     readOutput(responseBody(body, String(body.status)), answer);
     answer.stop = String(body.status);
@@ -207,6 +237,7 @@ const responses: DialectReader = {
     for (const [position, { event, data }] of events.entries()) {
       assert.equal(data.type, event, "each event's data names its event");
       assert.equal(data.sequence_number, position, "sequence numbers count every event from 0");
+      assertShape(responsesStreamEventSchema, data, event);
       const index = data.output_index as number | undefined;
       if (event === "response.created" || event === "response.in_progress") {
         assert.ok(position < 2, `${event} only opens the stream`);
@@ -220,7 +251,7 @@ const responses: DialectReader = {
         assert.equal(index, open, "the open item is done");
         assert.equal((data.item as Json).id, added[index!]!.id, "done names the item that was added");
         open = undefined;
-      } else if (event === "response.completed" || event === "response.failed") {
+      } else if (FINAL_EVENTS.includes(event)) {
         assert.equal(position, events.length - 1, `${event} ends the stream`);
         assert.equal(open, undefined, "every item is done before the response ends");
         final = data.response as Json;
@@ -234,7 +265,7 @@ const responses: DialectReader = {
         }
       }
     }
-    assert.ok(final, "the stream ends with response.completed or response.failed");
+    assert.ok(final, `the stream ends with one of ${FINAL_EVENTS.join(", ")}`);
     const output = responseBody(final, String(final.status));
     assert.deepEqual(
       output.map((item) => item.id),

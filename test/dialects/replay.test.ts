@@ -59,7 +59,7 @@ function readChat(chunks: Json[]): ChatReading {
       reading.usage = {
         input: Number(timings.prompt_n) + Number(timings.cache_n ?? 0),
         output: Number(timings.predicted_n),
-        cached: 0,
+        cached: Number(timings.cache_n ?? 0),
       };
   }
   for (const [index, text] of args) reading.calls[index]!.input = JSON.parse(text);
@@ -186,6 +186,11 @@ describe("the real agents' requests", () => {
       assert.equal(body.stream, true);
       assert.ok((body.tools as unknown[]).length > 5);
     }
+  });
+
+  test("the recordings are well-formed requests of their APIs: validation lets the real agents through", () => {
+    for (const dialect of ["messages", "responses"])
+      assert.equal(TRANSLATORS[dialect]!.validate(AGENT_REQUESTS[dialect]!.body), undefined, dialect);
   });
 
   test("Claude Code's turn becomes one system message without the billing header, its prompt last, every tool", () => {

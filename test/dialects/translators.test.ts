@@ -170,7 +170,7 @@ describe("Anthropic Messages → Chat", () => {
     assert.deepEqual(chat.chat_template_kwargs, { enable_thinking: false });
   });
 
-  test("a whole answer: thinking, text and tool_use blocks, tool_use stop reason, usage", () => {
+  test("a whole answer: thinking, text and tool_use blocks (ids as Anthropic's), tool_use stop reason, usage net of the cache", () => {
     const ctx = context({ toolsOffered: true });
     const events = responseEvents(
       {
@@ -199,10 +199,15 @@ describe("Anthropic Messages → Chat", () => {
     assert.deepEqual(message.content, [
       { type: "thinking", thinking: "hmm", signature: "" },
       { type: "text", text: "Running." },
-      { type: "tool_use", id: "t1", name: "Bash", input: { command: "ls" } },
+      { type: "tool_use", id: "toolu_t1", name: "Bash", input: { command: "ls" } },
     ]);
     assert.equal(message.stop_reason, "tool_use");
-    assert.deepEqual(message.usage, { input_tokens: 10, output_tokens: 5, cache_read_input_tokens: 8 });
+    assert.deepEqual(message.usage, {
+      input_tokens: 2,
+      cache_creation_input_tokens: 0,
+      cache_read_input_tokens: 8,
+      output_tokens: 5,
+    });
   });
 });
 

@@ -264,6 +264,68 @@ describe("exchange plan: refusals in the caller's terms", () => {
   });
 });
 
+describe("exchange plan: requests checked as the client's API checks them", () => {
+  test("a Messages request with no `messages` to a translated runtime is a 400 naming `messages`, not a 200", () => {
+    const refused = expectKind(plan("/v1/messages", { model: "mlx", max_tokens: 64 }), "refuse");
+    assert.equal(refused.status, 400);
+    assert.equal(refused.message, "messages: Field required");
+    assert.equal(refused.server?.name, "mlx");
+  });
+
+  test("wrongly typed fields are refused in the API's words, on agent routes and under translate: always too", () => {
+    const typed = expectKind(
+      plan("/v1/messages", messages({ model: "strict", max_tokens: "lots" })),
+      "refuse",
+    );
+    assert.equal(typed.message, "max_tokens: Input should be a valid integer");
+    const pinned = expectKind(
+      plan(
+        "/v1/messages",
+        { model: "claude-sonnet-4", max_tokens: 8, messages: [{ role: "robot", content: "x" }] },
+        "coder",
+      ),
+      "refuse",
+    );
+    assert.equal(pinned.message, "messages.0.role: Input should be 'user', 'assistant' or 'system'");
+    const responses = expectKind(plan("/v1/responses", { model: "mlx", input: 42 }), "refuse");
+    assert.equal(responses.status, 400);
+    assert.equal(
+      responses.message,
+      "Invalid type for 'input': expected one of a string or an array, but got an integer instead.",
+    );
+  });
+
+  test("count_tokens answered by rig needs no max_tokens, but does need messages", () => {
+    expectKind(
+      plan("/v1/messages/count_tokens", { model: "mlx", messages: [{ role: "user", content: "x" }] }),
+      "local",
+    );
+    const refused = expectKind(plan("/v1/messages/count_tokens", { model: "mlx" }), "refuse");
+    assert.equal(refused.message, "messages: Field required");
+  });
+
+  test("a Codex warm-up is still answered locally; a malformed one is refused first", () => {
+    expectKind(plan("/v1/responses", { model: "mlx" }), "local-events");
+    const refused = expectKind(
+      plan("/v1/responses", { model: "mlx", input: [], max_output_tokens: "x" }),
+      "refuse",
+    );
+    assert.match(refused.message, /^Invalid type for 'max_output_tokens'/);
+  });
+
+  test("a request passed natively is the runtime's to check: rig adds no validation of its own", () => {
+    expectKind(plan("/v1/messages", { model: "llama", max_tokens: 64 }), "native");
+    expectKind(plan("/v1/messages", { model: "closed", max_tokens: 64 }), "native");
+    expectKind(plan("/v1/responses", { model: "llama", input: 42 }), "native");
+    const malformedForced = messages({
+      model: "llama",
+      tools: [{ name: "shell" }],
+      tool_choice: { type: "any" },
+    });
+    expectKind(plan("/v1/messages", malformedForced), "native");
+  });
+});
+
 describe("bounded and hostile names", () => {
   test("`__proto__` and `constructor` are unknown models and agents (404), not objects", () => {
     for (const model of ["__proto__", "constructor", "toString"]) {

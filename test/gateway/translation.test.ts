@@ -333,7 +333,7 @@ describe("translation forced against the real llama-server", () => {
 
     const openai = new OpenAI({ baseURL: `${home.url}/v1`, apiKey: "unused" });
     const response = await openai.responses.create({ model: "tiny", input: "hi", max_output_tokens: 10 });
-    assert.equal(response.status, "completed");
+    assert.equal(response.status, "incomplete", "cut by max_output_tokens, as OpenAI reports it");
     assert.ok(response.output_text.length > 0);
     assert.equal(response.usage?.output_tokens, 10);
   });

@@ -1,8 +1,6 @@
-import { randomUUID } from "node:crypto";
+import { newId } from "../ids.ts";
 import type { ChatEvent, Json, TranslationContext, UsageEvent } from "../types.ts";
-import { stopReason, usageOf } from "./mapping.ts";
-
-export const messageId = () => `msg_${randomUUID().replace(/-/g, "")}`;
+import { stopReason, toolUseId, usageOf } from "./mapping.ts";
 
 /** A whole Messages answer: consecutive text and thinking merged into blocks, tool inputs parsed. */
 export function respondMessage(events: ChatEvent[], context: TranslationContext): Json {
@@ -19,7 +17,7 @@ export function respondMessage(events: ChatEvent[], context: TranslationContext)
       if (last?.type === "thinking") last.thinking = String(last.thinking) + event.text;
       else content.push({ type: "thinking", thinking: event.text, signature: "" });
     } else if (event.type === "tool_call") {
-      const block = { type: "tool_use", id: event.id, name: event.name, input: {} };
+      const block = { type: "tool_use", id: toolUseId(event.id), name: event.name, input: {} };
       calls.set(event.index, { block, json: "" });
       content.push(block);
     } else if (event.type === "tool_arguments") {
@@ -36,7 +34,7 @@ export function respondMessage(events: ChatEvent[], context: TranslationContext)
     }
   }
   return {
-    id: messageId(),
+    id: newId("msg"),
     type: "message",
     role: "assistant",
     model: context.model,

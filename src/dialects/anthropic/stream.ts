@@ -1,7 +1,7 @@
+import { newId } from "../ids.ts";
 import { sse, streamRenderer } from "../sse.ts";
 import type { ChatEvent, Json, StreamRenderer, TranslationContext, UsageEvent } from "../types.ts";
-import { messageId } from "./answer.ts";
-import { stopReason, usageOf } from "./mapping.ts";
+import { stopReason, toolUseId, usageOf } from "./mapping.ts";
 
 type BlockKind = "text" | "thinking" | "tool_use";
 
@@ -20,7 +20,7 @@ export function streamMessage(context: TranslationContext): StreamRenderer {
     sse("message_start", {
       type: "message_start",
       message: {
-        id: messageId(),
+        id: newId("msg"),
         type: "message",
         role: "assistant",
         model: context.model,
@@ -58,7 +58,7 @@ export function streamMessage(context: TranslationContext): StreamRenderer {
           delta({ type: "thinking_delta", thinking: event.text })
         );
       case "tool_call":
-        return begin("tool_use", { type: "tool_use", id: event.id, name: event.name, input: {} });
+        return begin("tool_use", { type: "tool_use", id: toolUseId(event.id), name: event.name, input: {} });
       case "tool_arguments":
         return delta({ type: "input_json_delta", partial_json: event.text });
       case "finish":

@@ -68,6 +68,24 @@ function toChatTools(tools: Item[], toolNames: Map<string, string>): Json[] {
     }));
 }
 
+/** The request settings a `response` object repeats, where the client set them. */
+const ECHOED = [
+  "instructions",
+  "metadata",
+  "max_output_tokens",
+  "parallel_tool_calls",
+  "temperature",
+  "tool_choice",
+  "tools",
+  "top_p",
+];
+
+function echoed(body: Json): Json {
+  return Object.fromEntries(
+    ECHOED.filter((key) => body[key] !== undefined && body[key] !== null).map((key) => [key, body[key]]),
+  );
+}
+
 /** A Responses request as a Chat Completions request, and what its answer must remember. */
 export function responsesToChat(body: Json): { chat: Json; context: TranslationContext } {
   const toolNames = new Map<string, string>();
@@ -106,6 +124,7 @@ export function responsesToChat(body: Json): { chat: Json; context: TranslationC
       toolsOffered: tools.length > 0,
       inputTokens: estimateTokens({ instructions, input: body.input, tools: body.tools }),
       thinking: Boolean(effort && !["none", "minimal"].includes(effort)),
+      echo: echoed(body),
     },
   };
 }

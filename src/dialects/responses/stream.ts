@@ -1,7 +1,7 @@
 import { sse, streamRenderer } from "../sse.ts";
 import type { ChatEvent, Json, StreamRenderer, TranslationContext, UsageEvent } from "../types.ts";
-import { envelope, Items, itemId } from "./answer.ts";
-import { FINISHED_STATUS, usageOf } from "./mapping.ts";
+import { envelope, finishedState, Items, responseHead } from "./answer.ts";
+import { usageOf } from "./mapping.ts";
 
 /** The Responses event that carries each kind of streamed text. */
 const DELTA_EVENTS = {
@@ -12,17 +12,19 @@ const DELTA_EVENTS = {
 
 /**
  * A Responses stream: created and in_progress, then per output item added, deltas and done, and
- * `response.completed` (or `response.failed`) carrying every item; sequence numbers count from 0.
+ * `response.completed` (`response.incomplete` when cut short, `response.failed` on an error)
+ * carrying every item; sequence numbers count from 0.
  */
 export function streamResponse(context: TranslationContext): StreamRenderer {
-  const responseId = itemId("resp");
+  const head = responseHead();
   const items = new Items();
   let sequence = 0;
   let openIndex = -1;
   let usage: UsageEvent | undefined;
+  let finish: string | undefined;
   const emit = (type: string, data: Json) => sse(type, { type, sequence_number: sequence++, ...data });
   const start = () => {
-    const response = envelope(context, responseId, "in_progress", []);
+    const response = envelope(context, head, { status: "in_progress" }, []);
     return emit("response.created", { response }) + emit("response.in_progress", { response });
   };
   const done = (index: number): string => {
@@ -32,7 +34,7 @@ export function streamResponse(context: TranslationContext): StreamRenderer {
     const where = { item_id: item.id, output_index: index, content_index: 0 };
     if (item.type === "message") {
       const part = (item.content as Json[])[0]!;
-      text += emit("response.output_text.done", { ...where, text: part.text });
+      text += emit("response.output_text.done", { ...where, text: part.text, logprobs: [] });
       text += emit("response.content_part.done", { ...where, part });
     } else if (item.type === "reasoning") {
       const part = (item.content as Json[])[0]!;
@@ -41,6 +43,7 @@ export function streamResponse(context: TranslationContext): StreamRenderer {
       text += emit("response.function_call_arguments.done", {
         item_id: item.id,
         output_index: index,
+        name: item.name,
         arguments: item.arguments,
       });
     }
@@ -48,6 +51,7 @@ export function streamResponse(context: TranslationContext): StreamRenderer {
   };
   const render = (event: ChatEvent): string => {
     if (event.type === "usage") usage = event;
+    if (event.type === "finish") finish = event.reason;
     if (event.type === "text" && !event.text) return "";
     const applied = items.apply(event);
     if (!applied) return "";
@@ -79,23 +83,18 @@ export function streamResponse(context: TranslationContext): StreamRenderer {
         output_index: index,
         ...(event.type === "tool_arguments" ? {} : { content_index: 0 }),
         delta: event.text,
+        ...(event.type === "text" ? { logprobs: [] } : {}),
       });
     return text;
   };
   const end = (error?: string) => {
+    const state = error
+      ? { status: "failed", error: { code: "server_error", message: error } }
+      : finishedState(finish, items, usageOf(usage, context));
     const text = openIndex >= 0 ? done(openIndex) : "";
     openIndex = -1;
-    if (error) {
-      const response = envelope(context, responseId, "failed", items.output);
-      return (
-        text +
-        emit("response.failed", {
-          response: { ...response, error: { code: "server_error", message: error } },
-        })
-      );
-    }
-    const response = envelope(context, responseId, FINISHED_STATUS, items.output, usageOf(usage, context));
-    return text + emit("response.completed", { response });
+    const response = envelope(context, head, state, items.output);
+    return text + emit(`response.${state.status}`, { response });
   };
   return streamRenderer(start, render, end);
 }
