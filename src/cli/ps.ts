@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { formatDuration } from "../config/duration.ts";
-import { stoppedStatus } from "../supervisor/status.ts";
+import { type ServerStatus, stoppedStatus } from "../supervisor/status.ts";
 import { pc } from "./colors.ts";
 import { homeArg, jsonArg, loadOrExit, printJson } from "./common.ts";
 import { daemonStatus } from "./daemon-client.ts";
@@ -13,6 +13,21 @@ const STATE_COLOUR = {
   failed: pc.red,
   stopped: pc.dim,
 } as const;
+
+/** What `rig ps --json` shows of each server, in this order. */
+const JSON_FIELDS = [
+  "name",
+  "state",
+  "pid",
+  "port",
+  "uptime_s",
+  "ttl_left_s",
+  "runtime",
+  "requests",
+  "in_flight",
+  "error",
+  "last_exit",
+] as const satisfies readonly (keyof ServerStatus)[];
 
 export default defineCommand({
   meta: { name: "ps", description: "running servers: pid, port, uptime, state, ttl left, requests" },
@@ -29,19 +44,8 @@ export default defineCommand({
     const servers = known.filter((server) => args.all || server.state !== "stopped");
     if (args.json) {
       return printJson(
-        servers.map(
-          ({ name, state, pid, port, uptime_s, ttl_left_s, runtime, requests, in_flight, error }) => ({
-            name,
-            state,
-            pid,
-            port,
-            uptime_s,
-            ttl_left_s,
-            runtime,
-            requests,
-            in_flight,
-            error,
-          }),
+        servers.map((server) =>
+          Object.fromEntries(JSON_FIELDS.map((field) => [field, server[field] ?? null])),
         ),
       );
     }

@@ -2,6 +2,9 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000,
 
 export const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
 
+/** The longest delay a timer holds (setTimeout's 32 bits, 24.8 days): a longer one fires at once. */
+export const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
 /** "30m", "90s", "1.5h", a bare number of seconds, or 0 (never). Returns milliseconds. */
 export function parseDuration(value: string | number): number {
   if (typeof value === "number") return value * 1000;

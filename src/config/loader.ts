@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
 import { runtimeFor } from "../runtimes/index.ts";
-import { parseDuration, parseSize } from "./duration.ts";
+import { writeFileAtomic } from "../system/atomic-write.ts";
+import { LONGEST_TIMER_MS, parseDuration, parseSize } from "./duration.ts";
 import { expandTilde, type HomePaths, homePaths, resolveConfigPath } from "./home.ts";
 import type { Parsed } from "./parse.ts";
 import { ConfigError, didYouMean, type KeyPath, type Problem, type SourcePosition } from "./problems.ts";
@@ -89,7 +90,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<Config> {
   const files = cached?.files ?? parsed!.files;
   const where = parsed ? parsed.where : (): SourcePosition => ({ file: home.config, line: 0, col: 0 });
   const config = resolve(raw, home, files, where, parsed?.expanded ?? new Map());
-  const semantic = checkReferences(config);
+  const semantic = [...checkReferences(config), ...checkTimers(config)];
   if (semantic.some((problem) => problem.level === "error")) throw new ConfigError(semantic);
   if (parsed && options.text === undefined) writeCache(home, parsed);
   return config;
@@ -97,7 +98,8 @@ export async function loadConfig(options: LoadOptions = {}): Promise<Config> {
 
 // A validated config is cached in state/ keyed by the exact bytes of every file it was read from, so
 // the commands a person types all day (ls, ps, run) skip YAML parsing and schema validation. Configs
-// that reference ${env:…} are not cached: expanded secrets never land on disk.
+// that reference ${env:…} are not cached: expanded secrets never land on disk. A literal api_key
+// can still be in it, so only its owner may read it.
 const CACHE_FORMAT = 1;
 
 interface CacheEntry {
@@ -153,10 +155,8 @@ function writeCache(home: HomePaths, parsed: Parsed): void {
     includes: parsed.raw.include,
     raw: parsed.raw,
   };
-  const file = cacheFile(home);
   try {
-    writeFileSync(`${file}.${process.pid}.tmp`, JSON.stringify(entry));
-    renameSync(`${file}.${process.pid}.tmp`, file);
+    writeFileAtomic(cacheFile(home), JSON.stringify(entry), { mode: 0o600 });
   } catch {}
 }
 
@@ -270,6 +270,44 @@ export function findServer(config: Config, model: string): Server | undefined {
   // Own properties only: `__proto__` or `constructor` as a model name is unknown, not an object.
   if (Object.hasOwn(config.servers, model)) return config.servers[model];
   return Object.values(config.servers).find((server) => server.aliases.includes(model));
+}
+
+/**
+ * Durations rig cannot time: a timer longer than 24.8 days would fire at once (a ttl that unloads after
+ * every request, a timeout that cuts every stream), so they are refused rather than shortened.
+ */
+function checkTimers(config: Config): Problem[] {
+  const days = Math.floor(LONGEST_TIMER_MS / 8_640_000) / 10;
+  const problems: Problem[] = [];
+  for (const server of Object.values(config.servers)) {
+    const timers = [
+      { key: ["ttl"], ms: server.ttlMs, written: server.ttl, zero: "0 keeps the server loaded" },
+      {
+        key: ["timeout", "start"],
+        ms: server.startTimeoutMs,
+        written: server.timeout.start,
+        zero: "0 means no limit",
+      },
+      {
+        key: ["timeout", "response"],
+        ms: server.responseTimeoutMs,
+        written: server.timeout.response,
+        zero: "0 means no limit",
+      },
+    ];
+    for (const { key, ms, written, zero } of timers) {
+      if (ms <= LONGEST_TIMER_MS) continue;
+      const path = ["servers", server.name, ...key];
+      problems.push({
+        level: "error",
+        code: "duration-too-long",
+        message: `${key.join(".")} ${written} is longer than rig can time (${days} days at most); ${zero}`,
+        path: path.join("."),
+        where: config.where(path),
+      });
+    }
+  }
+  return problems;
 }
 
 /** Problems in how the profiles refer to each other: unknown servers, clashing aliases, clashing ports. */

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import { type Agent, type Config, findServer, type Server } from "../config/loader.ts";
 import type { RequestRecord } from "../ledger/ledger.ts";
-import type { ServerStatus } from "../supervisor/status.ts";
+import type { LastExit, ServerStatus } from "../supervisor/status.ts";
 import { sendError } from "./errors.ts";
 import { type Exchange, type ExchangeFacts, failExchange, openStream } from "./exchange.ts";
 import { BodyTooLarge, readBody, sendJson } from "./http.ts";
@@ -23,6 +23,11 @@ export interface ServerLeases {
   release(name: string): void;
   endpoint(name: string): { baseUrl: string } | undefined;
   status(): ServerStatus[];
+  /**
+   * How the server's process ended, when it ended after `since` (ms since the epoch): what a client
+   * whose upstream dropped is told. Absent where no process runs behind the leases.
+   */
+  lastExit?(name: string, since: number): Promise<LastExit | undefined>;
 }
 
 export interface ProxyDeps {
@@ -134,7 +139,8 @@ export class ModelProxy {
     try {
       if (ex.abort.signal.aborted)
         return ex.record(499, { server: server.name, stream: plan.stream, error: "client disconnected" });
-      const job = { server, stream: plan.stream, baseUrl: endpoint.baseUrl };
+      const lastExit = async (since: number) => this.deps.supervisor.lastExit?.(server.name, since);
+      const job = { server, stream: plan.stream, baseUrl: endpoint.baseUrl, lastExit };
       const payload = { ...plan.payload, model: endpoint.model };
       if (plan.kind === "forced")
         await respondForced(ex, this.upstream, {

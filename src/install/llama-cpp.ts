@@ -10,9 +10,11 @@ import {
   writeFileSync,
 } from "node:fs";
 import { availableParallelism, homedir, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { writeTinyModel } from "../demo/tiny-model.ts";
 import { isAlive } from "../system/process.ts";
 import { which } from "../system/which.ts";
+import { SMOKE_TEST, type SmokeOutcome, smokeTest } from "./llama-smoke.ts";
 
 /** llama.cpp comes from the source node-llama-cpp ships as a git bundle, so the npm registry is all a build needs. */
 export const LLAMA_SOURCE_PACKAGE = "node-llama-cpp";
@@ -27,8 +29,60 @@ export const BACKENDS = {
 export type Backend = keyof typeof BACKENDS;
 
 export type BuildProgress =
-  | { phase: "fetch" | "unpack" | "configure" | "install"; message: string }
+  | { phase: "fetch" | "unpack" | "configure" | "install" | "smoke-test"; message: string }
   | { phase: "compile"; percent: number; message: string };
+
+const AMX_FLAGS = "-mno-amx-tile -mno-amx-int8 -mno-amx-bf16";
+
+/**
+ * One way to build llama-server for a backend. The cache keys builds by their options: the default
+ * one keeps the plain backend folder (`3.21.1/cpu`), so builds made before variants existed are found.
+ */
+interface BuildVariant {
+  key: string;
+  /** cmake options beyond the backend's. */
+  options: string[];
+  /** What it leaves out, as the message that announces the rebuild says it. */
+  leavesOut: string;
+  /** Whether a SIGILL can be blamed on what it leaves out, on a CPU reporting these flags. */
+  suspect(cpuFlags: ReadonlySet<string>): boolean;
+}
+
+/**
+ * The builds tried in turn: for this CPU as it describes itself; without AMX (a CPU may report it and
+ * still refuse its tile instructions once requests are batched); for ggml's non-native x86 baseline.
+ */
+function buildVariants(backend: Backend): BuildVariant[] {
+  return [
+    { key: backend, options: [], leavesOut: "nothing", suspect: () => false },
+    {
+      key: `${backend}-no-amx`,
+      options: [
+        "-DGGML_AMX_TILE=OFF",
+        "-DGGML_AMX_INT8=OFF",
+        "-DGGML_AMX_BF16=OFF",
+        `-DCMAKE_C_FLAGS=${AMX_FLAGS}`,
+        `-DCMAKE_CXX_FLAGS=${AMX_FLAGS}`,
+      ],
+      leavesOut: "AMX",
+      suspect: (cpuFlags) => [...cpuFlags].some((flag) => flag.startsWith("amx")),
+    },
+    {
+      key: `${backend}-portable`,
+      options: ["-DGGML_NATIVE=OFF"],
+      leavesOut: "the instruction sets beyond AVX2 (GGML_NATIVE=OFF)",
+      suspect: () => true,
+    },
+  ];
+}
+
+/** What rig knows about a build in the cache: its smoke test passed, or it died and was removed. */
+interface BuildRecord {
+  options: string[];
+  smoke: "passed" | "died";
+  at: string;
+  reason?: string;
+}
 
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   return env.RIG_CACHE || join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "rig");
@@ -43,16 +97,37 @@ export function llamaSourceDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(versionDir(env), "src");
 }
 
-export function llamaServerPath(backend: Backend = "cpu", env: NodeJS.ProcessEnv = process.env): string {
-  return join(versionDir(env), backend, "bin", "llama-server");
+function variantDir(variant: BuildVariant, env: NodeJS.ProcessEnv): string {
+  return join(versionDir(env), variant.key);
 }
 
+function binaryOf(variant: BuildVariant, env: NodeJS.ProcessEnv): string {
+  return join(variantDir(variant, env), "bin", "llama-server");
+}
+
+function readRecord(variant: BuildVariant, env: NodeJS.ProcessEnv): BuildRecord | undefined {
+  try {
+    return JSON.parse(readFileSync(join(variantDir(variant, env), "build.json"), "utf8")) as BuildRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeRecord(variant: BuildVariant, env: NodeJS.ProcessEnv, record: Omit<BuildRecord, "at">): void {
+  const file = join(variantDir(variant, env), "build.json");
+  writeFileSync(`${file}.${process.pid}.tmp`, JSON.stringify({ ...record, at: new Date().toISOString() }));
+  renameSync(`${file}.${process.pid}.tmp`, file);
+}
+
+/** rig's build of llama-server for this backend: the first one in the cache that did not die in its smoke test. */
 export function cachedLlamaServer(
   backend: Backend = "cpu",
   env: NodeJS.ProcessEnv = process.env,
 ): string | undefined {
-  const path = llamaServerPath(backend, env);
-  return existsSync(path) ? path : undefined;
+  return buildVariants(backend)
+    .filter((variant) => readRecord(variant, env)?.smoke !== "died")
+    .map((variant) => binaryOf(variant, env))
+    .find((path) => existsSync(path));
 }
 
 /** llama-server from PATH, else from rig's build cache. */
@@ -159,28 +234,135 @@ export async function ensureLlamaSource(
 
 export interface BuildResult {
   path: string;
+  /** Nothing was compiled. */
   cached: boolean;
   seconds: number;
+  /** Set when a build died in its smoke test and this one replaced it: what happened. */
+  replaced?: string;
 }
 
-/** Builds llama-server into the cache keyed by source version and backend; a no-op when it is already there. */
+/** The steps of an install that touch the machine, apart so that tests can replace them. */
+export interface BuildSteps {
+  /** Compiles llama-server with these extra cmake options and installs it at `target`. */
+  compile(
+    backend: Backend,
+    options: string[],
+    target: string,
+    onProgress: (event: BuildProgress) => void,
+  ): Promise<void>;
+  /** The llama.cpp checkout, whose vocabulary makes the smoke test's tiny model. */
+  source(onProgress: (event: BuildProgress) => void): Promise<string>;
+  /** The CPU's feature flags, which tell what a SIGILL points at. */
+  cpuFlags(): ReadonlySet<string>;
+}
+
+/**
+ * Builds llama-server into the cache, keyed by source version, backend and build options, and
+ * smoke-tests it (the tiny model, 8 concurrent streams, twice) once. A build that dies by SIGILL
+ * is removed and rebuilt without the instruction set to blame, saying so; any other failure of
+ * the smoke test fails the install and keeps the build. A tested build is a no-op.
+ */
 export async function buildLlamaServer(
   backend: Backend = "cpu",
   onProgress: (event: BuildProgress) => void = () => {},
   env: NodeJS.ProcessEnv = process.env,
+  steps: BuildSteps = machineSteps(env),
 ): Promise<BuildResult> {
   const started = Date.now();
-  const target = llamaServerPath(backend, env);
-  if (existsSync(target)) return { path: target, cached: true, seconds: 0 };
+  const variants = buildVariants(backend);
+  let variant = variants.find((candidate) => readRecord(candidate, env)?.smoke !== "died");
+  let compiled = false;
+  let replaced: string | undefined;
+  while (variant) {
+    const target = binaryOf(variant, env);
+    if (!existsSync(target)) {
+      await steps.compile(backend, variant.options, target, onProgress);
+      compiled = true;
+    }
+    const result = () => ({
+      path: target,
+      cached: !compiled,
+      seconds: Math.round((Date.now() - started) / 1000),
+      replaced,
+    });
+    if (readRecord(variant, env)?.smoke === "passed") return result();
+    const outcome = await smoke(target, steps, onProgress, env);
+    if (outcome.passed) {
+      writeRecord(variant, env, { options: variant.options, smoke: "passed" });
+      return result();
+    }
+    const failure = `llama-server (${target}) ${outcome.reason} in its smoke test (${SMOKE_TEST.streams} concurrent streams on the tiny model)`;
+    if (outcome.signal !== "SIGILL") throw new Error(`${failure}; last lines:\n${outcome.tail.join("\n")}`);
+    rmSync(target, { force: true });
+    writeRecord(variant, env, { options: variant.options, smoke: "died", reason: outcome.reason });
+    const failed = variant;
+    variant = variants.slice(variants.indexOf(failed) + 1).find((next) => next.suspect(steps.cpuFlags()));
+    if (!variant) throw new Error(`${failure}, and no build rig knows leaves out more`);
+    replaced = `the ${failed.key} build died by SIGILL (an instruction this CPU refuses); rebuilt without ${variant.leavesOut}`;
+    onProgress({
+      phase: "smoke-test",
+      message: `llama-server died by SIGILL, an instruction this CPU refuses: rebuilding without ${variant.leavesOut}`,
+    });
+  }
+  throw new Error(`every ${backend} build died in its smoke test: remove ${versionDir(env)} to try again`);
+}
+
+/** Runs the smoke test on the tiny model, written once into the cache. */
+async function smoke(
+  binary: string,
+  steps: BuildSteps,
+  onProgress: (event: BuildProgress) => void,
+  env: NodeJS.ProcessEnv,
+): Promise<SmokeOutcome> {
+  const model = join(versionDir(env), "smoke", "tiny.gguf");
+  if (!existsSync(model)) {
+    const source = await steps.source(onProgress);
+    mkdirSync(join(versionDir(env), "smoke"), { recursive: true });
+    writeTinyModel(source, `${model}.${process.pid}.partial`);
+    renameSync(`${model}.${process.pid}.partial`, model);
+  }
+  onProgress({
+    phase: "smoke-test",
+    message: `${SMOKE_TEST.streams} concurrent streams on the tiny model, ${SMOKE_TEST.rounds} times`,
+  });
+  return smokeTest(binary, model);
+}
+
+function cpuFlags(): ReadonlySet<string> {
+  try {
+    const flags = /^flags\s*:(.*)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? "";
+    return new Set(flags.trim().split(/\s+/));
+  } catch {
+    return new Set();
+  }
+}
+
+function machineSteps(env: NodeJS.ProcessEnv): BuildSteps {
+  return {
+    compile: (backend, options, target, onProgress) => compile(backend, options, target, onProgress, env),
+    source: (onProgress) => ensureLlamaSource(onProgress, env),
+    cpuFlags,
+  };
+}
+
+/** cmake configure and build, under a lock, installing the static binary at `target`. */
+async function compile(
+  backend: Backend,
+  options: string[],
+  target: string,
+  onProgress: (event: BuildProgress) => void,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
   const missing = missingBuildTools(env);
   if (missing.length) throw new Error(`cannot build llama-server: install ${missing.join("; ")}`);
   const source = await ensureLlamaSource(onProgress, env);
-  const backendDir = join(versionDir(env), backend);
-  mkdirSync(backendDir, { recursive: true });
-  await withLock(join(backendDir, "build.lock"), async () => {
+  // target is <variant>/bin/llama-server; the build happens beside it.
+  const buildRoot = dirname(dirname(target));
+  mkdirSync(buildRoot, { recursive: true });
+  await withLock(join(buildRoot, "build.lock"), async () => {
     if (existsSync(target)) return;
-    const build = join(backendDir, "build");
-    onProgress({ phase: "configure", message: `cmake (${backend})` });
+    const build = join(buildRoot, "build");
+    onProgress({ phase: "configure", message: `cmake (${[backend, ...options].join(" ")})` });
     await runTool(
       [
         "cmake",
@@ -195,6 +377,7 @@ export async function buildLlamaServer(
         "-DLLAMA_BUILD_TESTS=OFF",
         "-DLLAMA_BUILD_EXAMPLES=OFF",
         ...BACKENDS[backend],
+        ...options,
       ],
       source,
     );
@@ -209,10 +392,9 @@ export async function buildLlamaServer(
         });
     });
     onProgress({ phase: "install", message: target });
-    mkdirSync(join(backendDir, "bin"), { recursive: true });
+    mkdirSync(join(buildRoot, "bin"), { recursive: true });
     copyFileSync(join(build, "bin", "llama-server"), `${target}.partial`);
     renameSync(`${target}.partial`, target);
     rmSync(build, { recursive: true, force: true });
   });
-  return { path: target, cached: false, seconds: Math.round((Date.now() - started) / 1000) };
 }

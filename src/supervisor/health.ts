@@ -1,9 +1,31 @@
-import { request } from "node:http";
+import {
+  type ClientRequest,
+  request as httpRequest,
+  type IncomingMessage,
+  type RequestOptions,
+} from "node:http";
+import { request as httpsRequest } from "node:https";
 
-/** One GET: resolves with the status code, or 0 when nothing answered. A fresh connection each time. */
+/** A request over node:http or node:https, as the URL's scheme says (a `remote` may be https). */
+function send(
+  url: string,
+  options: RequestOptions,
+  onResponse: (res: IncomingMessage) => void,
+): ClientRequest {
+  const request = new URL(url).protocol === "https:" ? httpsRequest : httpRequest;
+  return request(url, options, onResponse);
+}
+
+/**
+ * One GET: resolves with the status code, or 0 when nothing answered. A fresh connection each time.
+ * The certificate of an https server is not verified: the probe sends no credential and reads only
+ * the status, and a server on a LAN often has a self-signed one. Requests verify it (the gateway's
+ * upstream).
+ */
 export function probe(url: string, timeoutMs = 2000): Promise<number> {
   return new Promise((resolve) => {
-    const req = request(url, { method: "GET", agent: false, timeout: timeoutMs }, (res) => {
+    const options = { method: "GET", agent: false, timeout: timeoutMs, rejectUnauthorized: false };
+    const req = send(url, options, (res) => {
       res.resume();
       res.on("end", () => resolve(res.statusCode ?? 0));
       res.on("error", () => resolve(0));
@@ -22,7 +44,7 @@ export function postJson(
 ): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const payload = Buffer.from(JSON.stringify(body ?? {}));
-    const req = request(
+    const req = send(
       url,
       {
         method: "POST",

@@ -1,12 +1,15 @@
 import { join } from "node:path";
 import type { Config, Server } from "../config/loader.ts";
+import { redactSecrets } from "../config/secrets.ts";
 import { fingerprint } from "../inventory/fingerprint.ts";
 import type { LaunchRecord } from "../ledger/ledger.ts";
 import { modelIsPath, runtimeFor } from "../runtimes/index.ts";
 import { type LaunchPlan, launchPlan } from "../runtimes/plan.ts";
 import type { LifecycleStep, ProcessSpec } from "../runtimes/types.ts";
 import { freePort } from "../system/ports.ts";
+import { settlesWithin } from "../system/process.ts";
 import { shellLine } from "../system/shell.ts";
+import { exitHint } from "./exits.ts";
 import { postJson, probe } from "./health.ts";
 import { LogSink } from "./log.ts";
 import { savePids } from "./pidfile.ts";
@@ -14,7 +17,10 @@ import { missingExecutable, missingModel, takenPort } from "./preflight.ts";
 import { kill, runToCompletion, type ServerProcess, spawnServer, terminate } from "./process.ts";
 import { waitReady } from "./readiness.ts";
 import { StartError } from "./scheduler.ts";
-import type { LaunchFacts } from "./status.ts";
+import { describeExit, type LastExit, type LaunchFacts } from "./status.ts";
+
+/** How long a client cut off mid-stream waits for the server's exit to be seen, to be told why. */
+const EXIT_NOTICE_MS = 1000;
 
 export interface LaunchEnded {
   exitCode: number | null;
@@ -42,7 +48,7 @@ export interface LauncherHooks {
 /** One server's current or last launch. */
 interface Launch extends LaunchFacts {
   plan: LaunchPlan;
-  /** The longest a lifecycle step may take: the profile's start timeout. */
+  /** The longest a lifecycle step may take: the profile's start timeout (0: no limit). */
   stepTimeoutMs: number;
   log?: LogSink;
   /** The process rig spawned; none for a server that was already up or is not launched (remote). */
@@ -78,12 +84,14 @@ export class Launcher {
     const config = this.hooks.config();
     const host = server.host ?? "127.0.0.1";
     const port = server.port ?? (runtimeFor(server.runtime).sharedProcess ? undefined : await freePort(host));
+    const previous = this.launches.get(server.name);
     const launch: Launch = {
       plan: launchPlan(config, server, port),
       stepTimeoutMs: server.startTimeoutMs,
       port,
       startedAt: Date.now(),
-      log: this.launches.get(server.name)?.log,
+      log: previous?.log,
+      lastExit: previous?.lastExit,
       ready: false,
     };
     this.launches.set(server.name, launch);
@@ -98,6 +106,18 @@ export class Launcher {
       launch.failureTail = error instanceof StartError ? error.logTail : [];
       throw error;
     }
+  }
+
+  /**
+   * How the server's process ended, when it ended after `since`. A connection that drops as the
+   * process dies is often seen before its exit is, so a running process is given a moment to end.
+   */
+  async lastExit(name: string, since: number): Promise<LastExit | undefined> {
+    const launch = this.launches.get(name);
+    if (launch?.process?.running && launch.startedAt <= since)
+      await settlesWithin(launch.process.closed, EXIT_NOTICE_MS);
+    const exit = this.launches.get(name)?.lastExit;
+    return exit && Date.parse(exit.at) >= since ? exit : undefined;
   }
 
   async stop(name: string, reason: string): Promise<void> {
@@ -166,7 +186,10 @@ export class Launcher {
     launch.log?.close();
     const log = this.openLog(config, name);
     launch.log = log;
-    log.write(`--- rig: launching ${name} at ${new Date().toISOString()}: ${shellLine(spec.argv)}\n`);
+    // Logs are read, pasted and shared: values from ${env:…} are shown as their references.
+    log.write(
+      `--- rig: launching ${name} at ${new Date().toISOString()}: ${shellLine(redactSecrets(config, spec.argv))}\n`,
+    );
     const child = spawnServer(spec, {
       cwd: config.home.root,
       log,
@@ -197,6 +220,14 @@ export class Launcher {
     launch.log?.write(`--- rig: ${name} exited (${how})\n`);
     const asked = launch.stopReason !== undefined;
     if (!asked) launch.failureTail = tail;
+    launch.lastExit = {
+      code,
+      signal,
+      at: new Date().toISOString(),
+      hint: asked
+        ? `stopped by rig: ${launch.stopReason}`
+        : exitHint(launch.plan.adapter, name, { code, signal }, tail),
+    };
     if (launch.recordId !== undefined) {
       this.hooks.events?.ended(launch.recordId, {
         exitCode: code,
@@ -205,12 +236,8 @@ export class Launcher {
         logTail: asked && launch.ready ? undefined : tail.join("\n"),
       });
     }
-    if (!asked && launch.ready && this.launches.get(name) === launch) {
-      this.hooks.crashed(
-        name,
-        `${name} exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`})`,
-      );
-    }
+    if (!asked && launch.ready && this.launches.get(name) === launch)
+      this.hooks.crashed(name, describeExit(name, launch.lastExit, "exited unexpectedly"));
     this.savePids();
   }
 

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import type { ProcessSpec } from "../runtimes/types.ts";
-import { groupAlive, signalGroup, sleep } from "../system/process.ts";
+import { groupAlive, settlesWithin, signalGroup } from "../system/process.ts";
 import { shellLine } from "../system/shell.ts";
 import { which } from "../system/which.ts";
 import type { LogSink } from "./log.ts";
@@ -57,7 +57,7 @@ export function spawnServer(
 export async function terminate(server: ServerProcess, graceMs = STOP_GRACE_MS): Promise<void> {
   if (!server.pid || !server.running) return;
   signalGroup(server.pid, "SIGTERM");
-  const graceful = await Promise.race([server.closed.then(() => true), sleep(graceMs).then(() => false)]);
+  const graceful = await settlesWithin(server.closed, graceMs);
   if (!graceful || groupAlive(server.pid)) {
     signalGroup(server.pid, "SIGKILL");
     await server.closed;
@@ -68,7 +68,7 @@ export async function terminate(server: ServerProcess, graceMs = STOP_GRACE_MS):
 export async function kill(server: ServerProcess, graceMs = STOP_GRACE_MS): Promise<void> {
   if (!server.pid || !server.running) return;
   signalGroup(server.pid, "SIGKILL");
-  await Promise.race([server.closed, sleep(graceMs)]);
+  await settlesWithin(server.closed, graceMs);
 }
 
 /** Runs a helper command (a runtime's lifecycle step) to completion, its output into `log`. */

@@ -10,6 +10,7 @@ const PROGRESS_EVERY_MS = 250;
 export interface Readiness {
   name: string;
   healthUrl: string;
+  /** The start timeout; 0 waits as long as it takes. */
   timeoutMs: number;
   /** Whether the process rig launched for it has exited (never, for a server rig did not launch). */
   exited(): boolean;
@@ -19,20 +20,26 @@ export interface Readiness {
   progress(elapsedMs: number): void;
 }
 
+/** The fix the runtime's failure hints name for these log lines, if one matches. */
+export function failureHint(hints: readonly FailureHint[], tail: string[]): string | undefined {
+  const text = tail.join("\n");
+  return hints.find((candidate) => candidate.pattern.test(text))?.message;
+}
+
 /** The headline, with the fix the runtime's failure hints name for these log lines, if one matches. */
 export function explainFailure(hints: readonly FailureHint[], tail: string[], headline: string): string {
-  const text = tail.join("\n");
-  const hint = hints.find((candidate) => candidate.pattern.test(text));
-  return hint ? `${headline}: ${hint.message}` : headline;
+  const hint = failureHint(hints, tail);
+  return hint ? `${headline}: ${hint}` : headline;
 }
 
 /**
  * Polls the health URL on a fresh connection until it answers 200, and resolves with how long that
- * took; fails at once when the process exits, or at the start timeout, with the log's explanation.
+ * took; fails at once when the process exits, or at the start timeout (if any), with the log's
+ * explanation.
  */
 export async function waitReady(server: Readiness): Promise<number> {
   const started = Date.now();
-  const deadline = started + server.timeoutMs;
+  const deadline = server.timeoutMs ? started + server.timeoutMs : Number.POSITIVE_INFINITY;
   const fail = (headline: string) =>
     new StartError(explainFailure(server.hints, server.tail(), headline), server.tail());
   let lastProgress = 0;

@@ -1,5 +1,11 @@
+import { formatDuration } from "../config/duration.ts";
 import type { Server } from "../config/loader.ts";
 import type { Scheduled, ServerState } from "./status.ts";
+
+/** How long a retiring server's requests may run on when its profile sets no response timeout. */
+export const DRAIN_LIMIT_MS = 10 * 60_000;
+/** This many crashes within the window and rig stops restarting a server on demand. */
+export const CRASH_LOOP = { crashes: 3, windowMs: 60_000 };
 
 /** A start that failed: the reason in the user's terms, and the last log lines. */
 export class StartError extends Error {
@@ -40,8 +46,12 @@ interface Entry<Launch> extends ScheduledServer<Launch> {
   /** The queued start every new waiter joins. */
   pendingStart?: Promise<void>;
   cancelTtl?: () => void;
-  /** Wakes a group swap waiting for this server's requests to finish. */
+  /** Wakes a swap waiting for this server's requests to finish. */
   onIdle?: () => void;
+  /** When it crashed lately (effects' clock), to tell a crash loop from a crash. */
+  crashes: number[];
+  /** Set in a crash loop: why requests no longer start it, until someone asks (serve, stop). */
+  crashLoop?: string;
 }
 
 /** The servers a start of `target` stops first: the other running members of its group. */
@@ -77,28 +87,21 @@ export class Scheduler<Launch> {
     return this.entries.get(name);
   }
 
-  /** Brings a server to ready (starting it, or restarting a stale one); concurrent callers share one start. */
+  /**
+   * Brings a server to ready because someone asked (`rig serve`, `rig run`): starting it, or restarting
+   * a stale one; concurrent callers share one start. Asking lifts a crash loop's hold.
+   */
   ensureReady(name: string): Promise<void> {
     const entry = this.entry(name);
-    if (entry.state === "ready" && !entry.stale) return Promise.resolve();
-    // Everyone waiting for this server joins the start already queued, so queued requests for one
-    // model are served together when it is ready instead of each swapping the group again.
-    if (entry.pendingStart) return entry.pendingStart;
-    const start = this.enqueue(entry, async () => {
-      if (entry.state === "ready" && !entry.stale) return;
-      if (entry.state === "ready" && entry.stale) await this.stopNow(name, entry, "profile changed");
-      await this.startNow(name, entry);
-    }).finally(() => {
-      if (entry.pendingStart === start) entry.pendingStart = undefined;
-    });
-    entry.pendingStart = start;
-    return start;
+    this.forgiveCrashes(entry);
+    return this.bringUp(name, entry);
   }
 
   /**
    * Brings the server to ready and counts one request in flight, atomically: a stop (ttl, group swap,
    * reload) never lands between "ready" and "counted". Requests still waiting for a start are not in
-   * flight, so a group swap never waits on them.
+   * flight, so a group swap never waits on them; nor does a server being retired take new ones: they
+   * wait for its next start. A server in a crash loop is not started for a request.
    */
   async lease(name: string): Promise<Launch> {
     for (;;) {
@@ -109,19 +112,21 @@ export class Scheduler<Launch> {
         entry.cancelTtl?.();
         return entry.launch;
       }
+      if (entry.crashLoop) throw new StartError(entry.crashLoop);
       entry.waiting++;
       try {
-        await this.ensureReady(name);
+        await this.bringUp(name, entry);
       } finally {
         entry.waiting--;
       }
       if (entry.reserved > 0) {
         entry.reserved--;
-        if (entry.state === "ready" && entry.launch !== undefined) {
+        // The place was granted at ready and counts in flight, so a retirement waits for it too.
+        if (entry.launch !== undefined) {
           entry.requests++;
           return entry.launch;
         }
-        entry.inFlight--;
+        this.release(name);
       }
     }
   }
@@ -136,12 +141,14 @@ export class Scheduler<Launch> {
     this.armTtl(name, entry);
   }
 
+  /** Stops a server at once, in-flight requests or not: someone asked. It lifts a crash loop's hold. */
   stop(name: string, reason = "stopped"): Promise<void> {
     const entry = this.entries.get(name);
     if (!entry) {
       if (!this.servers[name]) return Promise.reject(new StartError(`no server named \`${name}\``));
       return Promise.resolve();
     }
+    this.forgiveCrashes(entry);
     return this.enqueue(entry, () => this.stopNow(name, entry, reason));
   }
 
@@ -149,24 +156,38 @@ export class Scheduler<Launch> {
     await Promise.all([...this.entries.keys()].map((name) => this.stop(name, reason).catch(() => {})));
   }
 
-  /** A ready server's process died on its own. */
+  /**
+   * A ready (or retiring) server's process died on its own. The third crash within a minute holds it:
+   * requests get the reason instead of a restart that would crash again, until someone asks.
+   */
   crashed(name: string, message: string): void {
     const entry = this.entries.get(name);
-    if (entry?.state !== "ready") return;
+    if (entry?.state !== "ready" && entry?.state !== "stopping") return;
+    const now = this.effects.now();
+    entry.crashes = [...entry.crashes.filter((at) => now - at < CRASH_LOOP.windowMs), now];
+    if (entry.crashes.length >= CRASH_LOOP.crashes) {
+      entry.crashLoop = `${name} crashed ${entry.crashes.length} times in ${formatDuration(CRASH_LOOP.windowMs)} (last: ${message}); rig does not restart it for requests until asked: \`rig serve ${name}\``;
+    }
+    // A retiring server is being stopped already; its stop finds nothing left to signal.
+    if (entry.state !== "ready") return;
     entry.cancelTtl?.();
-    entry.error = message;
+    entry.error = entry.crashLoop ?? message;
     entry.launch = undefined;
     this.setState(name, entry, "failed");
   }
 
-  /** Applies new profiles: removed servers stop, changed profiles restart on their next use. */
+  /**
+   * Applies new profiles: changed profiles restart on their next use; removed servers are retired
+   * (their requests finish first) and forgotten.
+   */
   async reload(servers: Readonly<Record<string, Server>>): Promise<void> {
     this.servers = servers;
+    const retiring: Promise<void>[] = [];
     for (const [name, entry] of this.entries) {
       const server = servers[name];
       if (!server) {
-        await this.stop(name, "removed from config").catch(() => {});
-        this.entries.delete(name);
+        const retired = this.enqueue(entry, () => this.retire(name, entry, "removed from config"));
+        retiring.push(retired.catch(() => {}).then(() => void this.entries.delete(name)));
         continue;
       }
       if (server.profileHash !== entry.server.profileHash && entry.state !== "stopped") entry.stale = true;
@@ -176,6 +197,29 @@ export class Scheduler<Launch> {
           ? server
           : { ...server, profileHash: entry.server.profileHash };
     }
+    await Promise.all(retiring);
+  }
+
+  /** Brings a server to ready; everyone waiting for it joins the start already queued. */
+  private bringUp(name: string, entry: Entry<Launch>): Promise<void> {
+    if (entry.state === "ready" && !entry.stale) return Promise.resolve();
+    // Queued requests for one model are served together when it is ready instead of each swapping
+    // the group again.
+    if (entry.pendingStart) return entry.pendingStart;
+    const start = this.enqueue(entry, async () => {
+      if (entry.state === "ready" && !entry.stale) return;
+      if (entry.state === "ready" && entry.stale) await this.retire(name, entry, "profile changed");
+      await this.startNow(name, entry);
+    }).finally(() => {
+      if (entry.pendingStart === start) entry.pendingStart = undefined;
+    });
+    entry.pendingStart = start;
+    return start;
+  }
+
+  private forgiveCrashes(entry: Entry<Launch>): void {
+    entry.crashes = [];
+    entry.crashLoop = undefined;
   }
 
   private entry(name: string): Entry<Launch> {
@@ -192,6 +236,7 @@ export class Scheduler<Launch> {
         lastActive: this.effects.now(),
         waiting: 0,
         reserved: 0,
+        crashes: [],
       };
       this.entries.set(name, entry);
     }
@@ -219,11 +264,8 @@ export class Scheduler<Launch> {
     entry.server = server;
     entry.stale = false;
     entry.error = undefined;
-    for (const rival of evictionFor(server, this.entries.values())) {
-      const other = this.entries.get(rival)!;
-      await this.drained(other, other.server.responseTimeoutMs);
-      await this.stopNow(rival, other, `group ${server.group}: ${name} starting`);
-    }
+    for (const rival of evictionFor(server, this.entries.values()))
+      await this.retire(rival, this.entries.get(rival)!, `group ${server.group}: ${name} starting`);
     this.setState(name, entry, "starting");
     try {
       entry.launch = await this.effects.start(server);
@@ -242,17 +284,32 @@ export class Scheduler<Launch> {
     this.armTtl(name, entry);
   }
 
-  /** Resolves when the server has no request in flight, or after `timeoutMs`. */
-  private drained(entry: Entry<Launch>, timeoutMs: number): Promise<void> {
-    if (entry.inFlight === 0) return Promise.resolve();
+  /**
+   * Stops a server without cutting its requests short: from now on it takes no new ones (they wait for
+   * its next start), and it is stopped once those in flight have finished, or when the drain limit
+   * (its response timeout) runs out; then the clients still streaming get an error event.
+   */
+  private async retire(name: string, entry: Entry<Launch>, reason: string): Promise<void> {
+    if (entry.state !== "ready") return this.stopNow(name, entry, reason);
+    entry.cancelTtl?.();
+    this.setState(name, entry, "stopping");
+    const limitMs = entry.server.responseTimeoutMs || DRAIN_LIMIT_MS;
+    if (await this.drained(entry, limitMs)) return this.stopNow(name, entry, reason);
+    const running = `${entry.inFlight} request${entry.inFlight === 1 ? "" : "s"}`;
+    await this.stopNow(name, entry, `${reason}; ${running} still running after ${formatDuration(limitMs)}`);
+  }
+
+  /** Resolves true when the server has no request in flight, false if `timeoutMs` passes first. */
+  private drained(entry: Entry<Launch>, timeoutMs: number): Promise<boolean> {
+    if (entry.inFlight === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const finish = () => {
+      const finish = (drained: boolean) => {
         cancel();
         entry.onIdle = undefined;
-        resolve();
+        resolve(drained);
       };
-      const cancel = this.effects.after(timeoutMs, finish);
-      entry.onIdle = finish;
+      const cancel = this.effects.after(timeoutMs, () => finish(false));
+      entry.onIdle = () => finish(true);
     });
   }
 
@@ -261,11 +318,12 @@ export class Scheduler<Launch> {
     if (entry.state === "stopped") return;
     // A failed launch has nothing left running: the effects cleaned up when it failed or died.
     if (entry.state === "failed") return this.setState(name, entry, "stopped");
-    this.setState(name, entry, "stopping");
+    if (entry.state !== "stopping") this.setState(name, entry, "stopping");
+    // No request picks up a place on a launch being stopped.
+    entry.launch = undefined;
     try {
       await this.effects.stop(name, reason);
     } finally {
-      entry.launch = undefined;
       this.setState(name, entry, "stopped");
     }
   }

@@ -5,6 +5,22 @@ import type { Server } from "../config/loader.ts";
 
 export type ServerState = "stopped" | "starting" | "ready" | "stopping" | "failed";
 
+/** How a server's last process ended: `rig ps --json` shows it, a client cut off mid-stream is told it. */
+export interface LastExit {
+  code: number | null;
+  signal: string | null;
+  /** ISO time of the exit. */
+  at: string;
+  /** What it means and what to do: a signal's usual cause, a failure pattern of the log, or rig's reason to stop it. */
+  hint: string | null;
+}
+
+/** "tiny exited (signal SIGILL): …": an exit in one line, as errors and `rig ps` tell it. */
+export function describeExit(name: string, exit: LastExit, verb = "exited"): string {
+  const how = exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
+  return `${name} ${verb} (${how})${exit.hint ? `: ${exit.hint}` : ""}`;
+}
+
 export interface ServerStatus {
   name: string;
   runtime: string;
@@ -18,6 +34,7 @@ export interface ServerStatus {
   error: string | null;
   /** The profile changed since this launch: it restarts on its next use. */
   stale: boolean;
+  last_exit: LastExit | null;
 }
 
 /** A server with no launch behind it. */
@@ -34,6 +51,7 @@ export function stoppedStatus(server: Server): ServerStatus {
     in_flight: 0,
     error: null,
     stale: false,
+    last_exit: null,
   };
 }
 
@@ -52,6 +70,8 @@ export interface LaunchFacts {
   pid?: number;
   port?: number;
   startedAt: number;
+  /** How the last process of this server ended, this launch's or an earlier one's. */
+  lastExit?: LastExit;
 }
 
 export function serverStatus(
@@ -60,7 +80,7 @@ export function serverStatus(
   launch: LaunchFacts | undefined,
   now: number,
 ): ServerStatus {
-  if (!scheduled) return stoppedStatus(server);
+  if (!scheduled) return { ...stoppedStatus(server), last_exit: launch?.lastExit ?? null };
   const { state } = scheduled;
   const running = launch && (state === "ready" || state === "starting" || state === "stopping");
   const ttlLeft =
@@ -79,5 +99,6 @@ export function serverStatus(
     in_flight: scheduled.inFlight,
     error: state === "failed" ? (scheduled.error ?? null) : null,
     stale: scheduled.stale,
+    last_exit: launch?.lastExit ?? null,
   };
 }

@@ -4,7 +4,7 @@ import type { LaunchPlan } from "../runtimes/plan.ts";
 import { type LaunchEvents, Launcher } from "./launcher.ts";
 import { reapLeftovers } from "./pidfile.ts";
 import { Scheduler } from "./scheduler.ts";
-import { type ServerState, type ServerStatus, serverStatus } from "./status.ts";
+import { type LastExit, type ServerState, type ServerStatus, serverStatus } from "./status.ts";
 
 export { StartError } from "./scheduler.ts";
 
@@ -77,6 +77,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   release(name: string): void {
     this.scheduler.release(name);
+  }
+
+  /** How the server's process ended, when it ended after `since` (waiting a moment for an exit in progress). */
+  lastExit(name: string, since: number): Promise<LastExit | undefined> {
+    return this.launcher.lastExit(name, since);
   }
 
   stop(name: string, reason = "stopped"): Promise<void> {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import type { LastExit } from "../../src/supervisor/status.ts";
 import { isAlive, sleep } from "../../src/system/process.ts";
 import { rig, rigJson } from "../support/cli.ts";
 import { homesForThisFile, type TestHome } from "../support/home.ts";
@@ -130,6 +131,12 @@ describe("servers under the supervisor, with the real llama-server", () => {
     assert.equal(failed.state, "failed");
     const ps2 = await rig(["ps", "--all"], { home: home.root });
     assert.match(ps2.stdout, /exited unexpectedly \(signal SIGKILL\)/);
+    const [withExit] = await rigJson<Array<{ last_exit: LastExit | null }>>(["ps", "--all"], {
+      home: home.root,
+    });
+    assert.equal(withExit!.last_exit?.signal, "SIGKILL");
+    assert.equal(withExit!.last_exit?.code, null);
+    assert.match(withExit!.last_exit?.hint ?? "", /most likely by the kernel for want of memory/);
     assert.equal((await rig(["serve", "tiny"], { home: home.root })).code, 0);
     const [after] = await ps(home);
     assert.equal(after!.state, "ready");

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Server } from "../../src/config/loader.ts";
-import { evictionFor, Scheduler, type SchedulerEffects, StartError } from "../../src/supervisor/scheduler.ts";
+import {
+  CRASH_LOOP,
+  DRAIN_LIMIT_MS,
+  evictionFor,
+  Scheduler,
+  type SchedulerEffects,
+  StartError,
+} from "../../src/supervisor/scheduler.ts";
 
 // The scheduler's decisions with fake effects: no process, no network, a clock the test moves.
 
@@ -136,6 +143,90 @@ describe("group swap", () => {
       "stop b: group g: a starting",
       "start a",
     ]);
+  });
+});
+
+/** a (group g) with one request in flight, and a request for b (same group) that swaps it out. */
+async function swapOut(fieldsOfA: Partial<Server> = {}) {
+  const fixture = setup(server("a", { group: "g", ...fieldsOfA }), server("b", { group: "g" }));
+  await fixture.scheduler.lease("a");
+  const b = fixture.scheduler.lease("b");
+  await settle();
+  return { ...fixture, b };
+}
+
+describe("retiring a server (swap, changed profile, removal)", () => {
+  test("a server being swapped out takes no new request while its in-flight one finishes: the new one waits for its next start", async () => {
+    const { world, scheduler, b } = await swapOut();
+    assert.equal(scheduler.view("a")!.state, "stopping", "a is retiring, its stream still running");
+    let secondA = "";
+    const next = scheduler.lease("a").then((launch) => (secondA = launch));
+    await settle();
+    assert.equal(secondA, "", "a takes no new request while it drains");
+    assert.equal(scheduler.view("a")!.inFlight, 1);
+    assert.deepEqual(world.log, ["start a"], "never signalled mid-stream");
+    scheduler.release("a");
+    assert.equal(await b, "b#2");
+    scheduler.release("b");
+    assert.equal(await next, "a#3", "served by a's next start, after b");
+    assert.deepEqual(world.log, [
+      "start a",
+      "stop a: group g: b starting",
+      "start b",
+      "stop b: group g: a starting",
+      "start a",
+    ]);
+  });
+
+  /** a swapped out while its stream runs on: the log just before and just after `limitMs`. */
+  async function swapOutLasting(limitMs: number, responseTimeoutMs: number) {
+    const { world, b } = await swapOut({ responseTimeoutMs });
+    world.advance(limitMs - 1);
+    await settle();
+    const before = [...world.log];
+    world.advance(1);
+    assert.equal(await b, "b#2");
+    return { before, after: world.log };
+  }
+
+  test("a stream that outlasts the drain limit (the response timeout) is cut, and the stop says so", async () => {
+    const { before, after } = await swapOutLasting(5000, 5000);
+    assert.deepEqual(before, ["start a"]);
+    assert.deepEqual(after, [
+      "start a",
+      "stop a: group g: b starting; 1 request still running after 5s",
+      "start b",
+    ]);
+  });
+
+  test("timeout.response: 0 (never) drains for the fixed limit, not for no time at all", async () => {
+    const { before, after } = await swapOutLasting(DRAIN_LIMIT_MS, 0);
+    assert.deepEqual(before, ["start a"], "still draining");
+    assert.equal(after[1], "stop a: group g: b starting; 1 request still running after 10m");
+  });
+
+  test("a changed profile restarts only after the requests on the old launch finish", async () => {
+    const { world, scheduler } = setup(server("a"));
+    await scheduler.lease("a");
+    await scheduler.reload({ a: server("a", { profileHash: "a-2" }) });
+    const next = scheduler.lease("a");
+    await settle();
+    assert.deepEqual(world.log, ["start a"], "the old launch keeps its stream");
+    scheduler.release("a");
+    assert.equal(await next, "a#2");
+    assert.deepEqual(world.log, ["start a", "stop a: profile changed", "start a"]);
+  });
+
+  test("a server removed from the config finishes its requests before it stops", async () => {
+    const { world, scheduler } = setup(server("a"), server("b"));
+    await scheduler.lease("a");
+    const reloaded = scheduler.reload({ b: server("b") });
+    await settle();
+    assert.deepEqual(world.log, ["start a"]);
+    scheduler.release("a");
+    await reloaded;
+    assert.deepEqual(world.log, ["start a", "stop a: removed from config"]);
+    assert.equal(scheduler.view("a"), undefined);
   });
 });
 
@@ -323,5 +414,50 @@ describe("crashes", () => {
     assert.deepEqual(world.log, ["start a"], "no ttl stop of a dead server");
     assert.equal(await scheduler.lease("a"), "a#2");
     assert.equal(scheduler.view("a")!.error, undefined);
+  });
+});
+
+describe("crash loops", () => {
+  /** A server that crashes as soon as it is ready, `times` times, `apartMs` apart. */
+  async function crashing(times: number, apartMs: number) {
+    const fixture = setup(server("a"));
+    for (let crash = 0; crash < times; crash++) {
+      await fixture.scheduler.lease("a");
+      fixture.scheduler.crashed("a", "a exited unexpectedly (signal SIGILL)");
+      fixture.scheduler.release("a");
+      fixture.world.advance(apartMs);
+    }
+    return fixture;
+  }
+
+  test(`${CRASH_LOOP.crashes} crashes within a minute: requests get why instead of another start`, async () => {
+    const { world, scheduler } = await crashing(3, 10_000);
+    await assert.rejects(
+      scheduler.lease("a"),
+      (error) =>
+        error instanceof StartError &&
+        /a crashed 3 times in 1m \(last: a exited unexpectedly \(signal SIGILL\)\); rig does not restart it for requests until asked: `rig serve a`/.test(
+          error.message,
+        ),
+    );
+    assert.equal(world.log.filter((line) => line === "start a").length, 3, "no fourth start");
+    assert.match(scheduler.view("a")!.error!, /crashed 3 times/);
+  });
+
+  test("asking for it (rig serve) starts it again; so does a stop", async () => {
+    const { world, scheduler } = await crashing(3, 0);
+    await scheduler.ensureReady("a");
+    assert.equal(scheduler.view("a")!.state, "ready");
+    assert.equal(await scheduler.lease("a"), "a#4");
+    scheduler.release("a");
+    const again = await crashing(3, 0);
+    await again.scheduler.stop("a");
+    assert.equal(await again.scheduler.lease("a"), "a#4");
+    assert.equal(world.log.filter((line) => line === "start a").length, 4);
+  });
+
+  test("crashes further apart than a minute keep being restarted", async () => {
+    const { scheduler } = await crashing(3, 30_000);
+    assert.equal(await scheduler.lease("a"), "a#4");
   });
 });

@@ -1,5 +1,6 @@
 import { errors as undiciErrors } from "undici";
 import type { Json } from "../../dialects/types.ts";
+import { describeExit, type LastExit } from "../../supervisor/status.ts";
 import { type Exchange, failExchange, writeHead } from "../exchange.ts";
 import { BodySample, type RelaySink, type Upstream } from "../upstream.ts";
 import { type Usage, usageFromSse, usageOf } from "../usage.ts";
@@ -14,6 +15,8 @@ export interface NativeJob {
   upstreamPath: string;
   baseUrl: string;
   stream: boolean;
+  /** How the server's process ended since `since`, if it did: a dropped upstream's error names it. */
+  lastExit?(since: number): Promise<LastExit | undefined>;
 }
 
 /** The runtime speaks the client's dialect: its answer is relayed byte for byte, usage read on the side. */
@@ -50,6 +53,7 @@ export async function respondNative(ex: Exchange, upstream: Upstream, job: Nativ
       res.once("drain", resume);
     },
   };
+  const sent = Date.now();
   const outcome = await upstream.relay(
     {
       url: new URL(job.baseUrl + job.upstreamPath),
@@ -69,15 +73,19 @@ export async function respondNative(ex: Exchange, upstream: Upstream, job: Nativ
   if (ex.abort.signal.aborted && !completed)
     return ex.record(499, { ...facts, error: "client disconnected" });
   const error = completed ? undefined : outcome.error;
+  const exit = error && (await job.lastExit?.(sent));
+  const why = exit ? `; ${describeExit(server.name, exit)}` : "";
   if (error && status === 0) {
     const timedOut = error instanceof undiciErrors.HeadersTimeoutError;
     const message = timedOut
       ? `server ${server.name} sent nothing for ${Math.round(server.responseTimeoutMs / 1000)}s (raise servers.${server.name}.timeout.response for long prefills)`
-      : `server ${server.name} could not be reached: ${error.message}`;
+      : `server ${server.name} could not be reached: ${error.message}${why}`;
     return failExchange(ex, timedOut ? 504 : 502, message, { facts: { server: server.name, stream } });
   }
   if (error)
-    return failExchange(ex, 502, `server ${server.name} stopped mid-response: ${error.message}`, { facts });
+    return failExchange(ex, 502, `server ${server.name} stopped mid-response: ${error.message}${why}`, {
+      facts,
+    });
   if (!relayed) {
     return failExchange(ex, status, `server ${server.name} answered ${status}: ${text.slice(0, 2000)}`, {
       facts: { server: server.name, stream, error: `upstream status ${status}` },

@@ -2,6 +2,7 @@ import { StringDecoder } from "node:string_decoder";
 import { ChatEventBuilder } from "../../dialects/chat.ts";
 import { SseParser } from "../../dialects/sse.ts";
 import type { ChatEvent, Json } from "../../dialects/types.ts";
+import { describeExit, type LastExit } from "../../supervisor/status.ts";
 import { type Exchange, failExchange, openStream } from "../exchange.ts";
 import type { Translation } from "../plan.ts";
 import type { RelaySink, Upstream } from "../upstream.ts";
@@ -14,6 +15,8 @@ export interface TranslatedJob {
   baseUrl: string;
   stream: boolean;
   translation: Translation;
+  /** How the server's process ended since `since`, if it did: a dropped upstream's error names it. */
+  lastExit?(since: number): Promise<LastExit | undefined>;
 }
 
 /** The error message inside an upstream's error body, whatever shape it has. */
@@ -45,7 +48,8 @@ export async function respondTranslated(ex: Exchange, upstream: Upstream, job: T
   let streaming = false;
   const track = (events: ChatEvent[]) => {
     for (const event of events) {
-      if (event.type === "usage") usage = { prompt: event.input, completion: event.output };
+      if (event.type === "usage")
+        usage = { prompt: event.input, completion: event.output, cached: event.cached };
       if (event.type === "error") upstreamError = event.message;
     }
     return events;
@@ -78,6 +82,7 @@ export async function respondTranslated(ex: Exchange, upstream: Upstream, job: T
       res.once("drain", resume);
     },
   };
+  const sent = Date.now();
   const { status, ttfbMs, error } = await upstream.relay(
     {
       url: new URL(`${job.baseUrl}/v1/chat/completions`),
@@ -92,8 +97,11 @@ export async function respondTranslated(ex: Exchange, upstream: Upstream, job: T
   if (ex.abort.signal.aborted) return ex.record(499, { ...facts, error: "client disconnected" });
   const fail = (code: number, message: string, fromGateway = true) =>
     failExchange(ex, code, message, { facts, renderer, fromGateway });
-  if (error && status === 0) return fail(502, `server ${server.name} could not be reached: ${error.message}`);
-  if (error) return fail(502, `server ${server.name} stopped mid-response: ${error.message}`);
+  const exit = error && (await job.lastExit?.(sent));
+  const why = exit ? `; ${describeExit(server.name, exit)}` : "";
+  if (error && status === 0)
+    return fail(502, `server ${server.name} could not be reached: ${error.message}${why}`);
+  if (error) return fail(502, `server ${server.name} stopped mid-response: ${error.message}${why}`);
   const body = Buffer.concat(collected).toString("utf8");
   if (status !== 200) return fail(status, `server ${server.name}: ${upstreamMessage(body)}`, false);
   if (streaming) {
