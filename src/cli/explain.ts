@@ -3,6 +3,7 @@ import { defineCommand } from "citty";
 import { type Agent, type Config, findServer, type Server } from "../config/loader.ts";
 import { didYouMean } from "../config/problems.ts";
 import type { RequestRules } from "../config/schema.ts";
+import { redactSecrets } from "../config/secrets.ts";
 import { gatewayUrl } from "../config/urls.ts";
 import { agentFacts, serverFacts } from "../docs/facts.ts";
 import { harnessFor } from "../harnesses/index.ts";
@@ -10,14 +11,19 @@ import { shellLine } from "../system/shell.ts";
 import { pc } from "./colors.ts";
 import { homeArg, jsonArg, loadOrExit, printJson, RigError } from "./common.ts";
 
+// What explain prints goes into terminals, pastes and bug reports: secrets are shown as their references.
+
 function explainServer(config: Config, server: Server) {
-  return { ...serverFacts(config, server), where: config.where(["servers", server.name]) };
+  return redactSecrets(config, {
+    ...serverFacts(config, server),
+    where: config.where(["servers", server.name]),
+  });
 }
 
 function explainAgent(config: Config, agent: Agent) {
   const facts = agentFacts(config, agent);
   const server = findServer(config, agent.server)!;
-  return {
+  return redactSecrets(config, {
     kind: "agent" as const,
     name: agent.name,
     shim: { path: facts.shim, exists: existsSync(facts.shim) },
@@ -35,7 +41,7 @@ function explainAgent(config: Config, agent: Agent) {
     gateway: facts.gateway,
     request: { server: server.request, agent: agent.request },
     harness: facts.launch,
-  };
+  });
 }
 
 function rulesLines(owner: string, rules: RequestRules): string[] {

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { defineCommand } from "citty";
 import { formatDuration } from "../config/duration.ts";
+import { redactSecrets } from "../config/secrets.ts";
 import type { LaunchRow } from "../ledger/ledger.ts";
 import { shellLine, shellQuote } from "../system/shell.ts";
 import { pc } from "./colors.ts";
@@ -41,13 +42,15 @@ export default defineCommand({
       if (args.server === "show") {
         const id = Number(args.id);
         if (!Number.isInteger(id)) throw new RigError("usage: rig history show <id>", 2);
-        const row = ledger?.launch(id);
+        const recorded = ledger?.launch(id);
+        // Rows recorded before the daemon stored references are shown with references too.
+        const row = recorded && redactSecrets(config, recorded);
         if (!row) throw new RigError(`no launch #${args.id} (see \`rig history\`)`);
         if (args.json) return printJson({ ...row, command: reproduceLine(row) });
         process.stdout.write(`${reproduceLine(row)}\n`);
         return;
       }
-      const rows = ledger?.launches(args.server, Number(args.limit) || 50) ?? [];
+      const rows = redactSecrets(config, ledger?.launches(args.server, Number(args.limit) || 50) ?? []);
       if (args.json) {
         return printJson(
           rows.map((row) => ({

@@ -1,11 +1,13 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { constants } from "node:os";
 import { dirname } from "node:path";
 import { defineCommand } from "citty";
 import { findServer } from "../config/loader.ts";
 import { didYouMean } from "../config/problems.ts";
+import { redactSecrets } from "../config/secrets.ts";
 import { agentLaunch } from "../harnesses/plan.ts";
+import { writeFileAtomic } from "../system/atomic-write.ts";
 import { which } from "../system/which.ts";
 import { argsAfterSeparator, homeArg, loadOrExit, printJson, RigError } from "./common.ts";
 import { ensureDaemon, startServer } from "./daemon-client.ts";
@@ -36,12 +38,14 @@ export default defineCommand({
       );
     const launch = agentLaunch(config, agent, argsAfterSeparator(rawArgs));
     if (args["dry-run"]) {
-      if (args.json) return printJson(launch);
+      // Printed for a person to read or paste: secrets are shown as their references.
+      const shown = redactSecrets(config, launch);
+      if (args.json) return printJson(shown);
       process.stdout.write(
         [
-          ...launch.files.map((file) => `# writes ${file.path}`),
-          ...Object.entries(launch.env).map(([key, value]) => `${key}=${JSON.stringify(value)} \\`),
-          [launch.command, ...launch.args]
+          ...shown.files.map((file) => `# writes ${file.path}`),
+          ...Object.entries(shown.env).map(([key, value]) => `${key}=${JSON.stringify(value)} \\`),
+          [shown.command, ...shown.args]
             .map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`))
             .join(" "),
           "",
@@ -70,7 +74,7 @@ export default defineCommand({
     if (process.stderr.isTTY) bar.done(`ready on port ${ready.server?.port}`);
     for (const file of launch.files) {
       mkdirSync(dirname(file.path), { recursive: true });
-      writeFileSync(file.path, file.content);
+      writeFileAtomic(file.path, file.content, { mode: file.secret ? 0o600 : undefined });
     }
     const child = spawn(executable, launch.args, {
       stdio: "inherit",

@@ -1,5 +1,4 @@
 import {
-  chmodSync,
   closeSync,
   existsSync,
   mkdirSync,
@@ -7,15 +6,14 @@ import {
   readdirSync,
   readSync,
   realpathSync,
-  renameSync,
   rmSync,
   statSync,
-  writeFileSync,
 } from "node:fs";
 import { delimiter, join } from "node:path";
 import { defineCommand } from "citty";
 import type { Config } from "../config/loader.ts";
 import { planShims, type ShimAction } from "../shims/shims.ts";
+import { writeFileAtomic } from "../system/atomic-write.ts";
 import { pc } from "./colors.ts";
 import { homeArg, jsonArg, loadOrExit, printJson } from "./common.ts";
 import { table } from "./table.ts";
@@ -61,10 +59,7 @@ export function syncShims(config: Config): ShimAction[] {
   mkdirSync(config.paths.bin, { recursive: true });
   for (const action of actions) {
     if (action.kind === "write") {
-      const partial = `${action.path}.rig-partial`;
-      writeFileSync(partial, action.content);
-      if (action.agent) chmodSync(partial, 0o755);
-      renameSync(partial, action.path);
+      writeFileAtomic(action.path, action.content, { mode: action.agent ? 0o755 : undefined });
     } else if (action.kind === "remove") rmSync(action.path, { force: true });
   }
   return actions;

@@ -1,5 +1,6 @@
-import { copyFileSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { Document, isMap, isScalar, LineCounter, parseDocument, visit } from "yaml";
+import { writeFileAtomic } from "../system/atomic-write.ts";
 
 // Edits to rig.yaml are text insertions: every byte outside the inserted entry stays as the person
 // wrote it (comments, blank lines, quoting, key order). yaml only tells where things are.
@@ -74,17 +75,17 @@ export interface WriteResult {
 }
 
 /**
- * Replaces rig.yaml with `text` atomically (a sibling file renamed over it) after copying the old
- * one to rig.yaml.bak; refuses when the file changed since `before` was read.
+ * Replaces rig.yaml with `text` atomically after copying the old one to rig.yaml.bak; refuses when
+ * the file changed since `before` was read. The file keeps its mode, and a symlinked rig.yaml stays
+ * a link: its target is what changes.
  */
 export function writeConfigAtomically(file: string, before: string, text: string): WriteResult {
-  const current = existsSync(file) ? readFileSync(file, "utf8") : "";
+  const existing = statSync(file, { throwIfNoEntry: false });
+  const current = existing ? readFileSync(file, "utf8") : "";
   if (current !== before)
     throw new Error(`${file} changed while rig was editing it; nothing was written, run the command again`);
-  const backup = existsSync(file) ? `${file}.bak` : undefined;
-  if (backup) copyFileSync(file, backup);
-  const partial = `${file}.rig-partial`;
-  writeFileSync(partial, text);
-  renameSync(partial, file);
-  return { backup };
+  const backup = `${file}.bak`;
+  if (existing) writeFileAtomic(backup, current, { mode: existing.mode & 0o7777 });
+  writeFileAtomic(file, text);
+  return { backup: existing ? backup : undefined };
 }

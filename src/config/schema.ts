@@ -127,6 +127,23 @@ const executableOverride = z.strictObject({
     .describe("executable (name on PATH, path, or argv prefix)"),
 });
 
+/**
+ * Names rig's own files already take: a server's log is logs/<name>.log, and logs/gateway.log is the
+ * gateway's (and `rig logs gateway` shows it). Compared without case, as macOS compares file names.
+ */
+const RESERVED_SERVER_NAMES = ["gateway"];
+
+function refuseReservedNames(servers: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  for (const serverName of Object.keys(servers)) {
+    if (RESERVED_SERVER_NAMES.includes(serverName.toLowerCase()))
+      ctx.addIssue({
+        code: "custom",
+        path: [serverName],
+        message: `\`${serverName}\` is reserved for rig's own log (logs/gateway.log, \`rig logs gateway\`); name the server something else`,
+      });
+  }
+}
+
 export const configSchema = z.strictObject({
   version: z.literal(1).optional(),
   gateway: z
@@ -173,7 +190,7 @@ export const configSchema = z.strictObject({
     .describe("more YAML files (globs, relative to the home) merged in"),
   runtimes: z.partialRecord(z.enum(RUNTIME_KINDS), executableOverride).default({}),
   harnesses: z.partialRecord(z.enum(HARNESS_NAMES), executableOverride).default({}),
-  servers: z.record(name, serverSchema).default({}),
+  servers: z.record(name, serverSchema).default({}).superRefine(refuseReservedNames),
   agents: z.record(name, agentSchema).default({}),
 });
 

@@ -2,6 +2,7 @@ import { join, relative } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
 import { formatDuration } from "../config/duration.ts";
 import { type Agent, type Config, findServer, type Server } from "../config/loader.ts";
+import { redactSecrets } from "../config/secrets.ts";
 import { agentUrl, gatewayUrl } from "../config/urls.ts";
 import { harnessFor } from "../harnesses/index.ts";
 import { agentLaunch } from "../harnesses/plan.ts";
@@ -142,23 +143,7 @@ export function stackFacts(config: Config, inspect: ModelInspector) {
       };
     }),
   };
-  return redact(facts, config) as typeof facts;
+  return redactSecrets(config, facts);
 }
 
 export type StackFacts = ReturnType<typeof stackFacts>;
-
-/** Replaces expanded `${env:…}` values and the gateway key wherever they appear in a string. */
-function redact(value: unknown, config: Config): unknown {
-  const secrets = [...config.expanded].filter(([expanded]) => expanded.length >= 8);
-  if (config.gateway.apiKey) secrets.push([config.gateway.apiKey, "<gateway.api_key>"]);
-  if (!secrets.length) return value;
-  const walk = (item: unknown): unknown => {
-    if (typeof item === "string")
-      return secrets.reduce((text, [secret, shown]) => text.replaceAll(secret, shown), item);
-    if (Array.isArray(item)) return item.map(walk);
-    if (item && typeof item === "object")
-      return Object.fromEntries(Object.entries(item).map(([key, child]) => [key, walk(child)]));
-    return item;
-  };
-  return walk(value);
-}

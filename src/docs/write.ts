@@ -1,7 +1,8 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Config } from "../config/loader.ts";
 import { fingerprint } from "../inventory/fingerprint.ts";
+import { writeFileAtomic } from "../system/atomic-write.ts";
 import { stackFacts } from "./facts.ts";
 import { AGENTS_BEGIN, AGENTS_END, agentsMarkdown, STACK_MARKER, stackMarkdown } from "./markdown.ts";
 import { writeStamp } from "./stamp.ts";
@@ -91,8 +92,7 @@ export async function writeDocs(config: Config, options: { check?: boolean } = {
     }
     if (!options.check) {
       mkdirSync(dirname(file.path), { recursive: true });
-      writeFileSync(`${file.path}.${process.pid}.rig-partial`, file.content);
-      renameSync(`${file.path}.${process.pid}.rig-partial`, file.path);
+      writeFileAtomic(file.path, file.content);
     }
     actions.push({ path: file.path, state: "written" });
   }

@@ -1,4 +1,8 @@
+import type { Config } from "../config/loader.ts";
+import { redactSecrets } from "../config/secrets.ts";
 import type { Ledger, RequestRecord } from "../ledger/ledger.ts";
+import { WRITE_TARGETS, type WriteFailures, writeFailures } from "../ledger/write-failures.ts";
+import type { LaunchEvents } from "../supervisor/launcher.ts";
 
 interface ServerMetrics {
   requests: Map<string, number>;
@@ -10,6 +14,32 @@ interface ServerMetrics {
   durationCount: number;
 }
 
+/** The id of a launch the ledger could not record: no row has it, so its later updates change nothing. */
+const UNRECORDED = 0;
+
+/**
+ * The supervisor's launch events, into the ledger: with secrets shown as their references (argv,
+ * env, the log tail), and a failed write counted, never thrown into a server's start or exit.
+ */
+export function ledgerLaunchEvents(
+  ledger: Ledger,
+  config: () => Config,
+  failures: WriteFailures = writeFailures,
+): LaunchEvents {
+  return {
+    started: (launch) => {
+      // A closed ledger is a daemon that has stopped: a launch that raced with the stop must fail
+      // (and its process be killed), not outlive the daemon's servers.
+      if (!ledger.open) throw new Error("the gateway has stopped; no server starts now");
+      return (
+        failures.guard("ledger", () => ledger.launchStarted(redactSecrets(config(), launch))) ?? UNRECORDED
+      );
+    },
+    ready: (id, readyMs) => failures.guard("ledger", () => ledger.launchReady(id, readyMs)),
+    ended: (id, end) => failures.guard("ledger", () => ledger.launchEnded(id, redactSecrets(config(), end))),
+  };
+}
+
 /** Everything said about one finished request: the gateway log line, the ledger row, the metrics. */
 export class Recorder {
   private readonly metrics = new Map<string, ServerMetrics>();
@@ -17,19 +47,26 @@ export class Recorder {
   private pendingLines: string[] = [];
   private flushTimer?: NodeJS.Timeout;
 
-  /** `writeLog` takes whole lines; log lines and ledger rows are written in batches, off the request path. */
+  /**
+   * `writeLog` takes whole lines; log lines and ledger rows are written in batches, off the request
+   * path. A batch that cannot be written is dropped and counted in `failures`, never thrown from the timer.
+   */
   constructor(
     private readonly writeLog: (lines: string) => void,
     private readonly ledger?: Ledger,
+    private readonly failures: WriteFailures = writeFailures,
   ) {}
 
   flush(): void {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    if (this.pendingLines.length) this.writeLog(this.pendingLines.join(""));
-    if (this.pending.length) this.ledger?.recordRequests(this.pending);
+    const lines = this.pendingLines;
+    const rows = this.pending;
     this.pending = [];
     this.pendingLines = [];
+    if (lines.length) this.failures.guard("log", () => this.writeLog(lines.join("")));
+    const { ledger } = this;
+    if (rows.length && ledger) this.failures.guard("ledger", () => ledger.recordRequests(rows));
   }
 
   private logLine(text: string): void {
@@ -107,6 +144,13 @@ export class Recorder {
       );
       lines.push(`rig_request_duration_seconds_count{server="${label(server)}"} ${m.durationCount}`);
     }
+    metric(
+      "rig_write_failures_total",
+      "counter",
+      "Ledger rows, log lines and pid file writes that failed (disk full, database busy, permission) and were dropped.",
+    );
+    for (const target of WRITE_TARGETS)
+      lines.push(`rig_write_failures_total{target="${target}"} ${this.failures.total(target)}`);
     metric("rig_server_ready", "gauge", "1 when the server is ready to answer.");
     for (const server of serverStates)
       lines.push(`rig_server_ready{server="${label(server.name)}"} ${server.state === "ready" ? 1 : 0}`);

@@ -33,7 +33,13 @@ export const pi: HarnessAdapter = {
       command,
       args: [...prefix, "--provider", "rig", "--model", input.model],
       env: { PI_CODING_AGENT_DIR: input.stateDir },
-      files: [{ path: join(input.stateDir, "models.json"), content: `${JSON.stringify(models, null, 2)}\n` }],
+      files: [
+        {
+          path: join(input.stateDir, "models.json"),
+          content: `${JSON.stringify(models, null, 2)}\n`,
+          secret: input.apiKey !== undefined,
+        },
+      ],
     };
   },
 };

@@ -17,12 +17,19 @@ export interface HarnessInput {
   command: string[];
 }
 
+export interface HarnessFile {
+  path: string;
+  content: string;
+  /** It holds the gateway's key: written readable by its owner only (0600). */
+  secret?: boolean;
+}
+
 export interface HarnessLaunch {
   command: string;
   args: string[];
   env: Record<string, string>;
   /** Files rig writes (under stateDir) before starting the agent. */
-  files: Array<{ path: string; content: string }>;
+  files: HarnessFile[];
 }
 
 /** A coding agent CLI: a pure description of how to point it at rig's gateway. */

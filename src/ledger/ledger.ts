@@ -139,7 +139,9 @@ export class Ledger {
       this.db.pragma("journal_mode = WAL");
       // WAL with synchronous=NORMAL: durable against a crash of rig, one fsync per checkpoint, not per request.
       this.db.pragma("synchronous = NORMAL");
-      this.db.pragma("busy_timeout = 5000");
+      // Writes run on the daemon's event loop: wait for another writer's lock briefly, then drop the
+      // batch (counted in /metrics) rather than stall every stream for seconds.
+      this.db.pragma("busy_timeout = 200");
       this.migrate();
     }
   }
@@ -152,6 +154,11 @@ export class Ledger {
         this.db.pragma(`user_version = ${current + index + 1}`);
       })();
     });
+  }
+
+  /** False once closed: the daemon closes its ledger last, when it stops. */
+  get open(): boolean {
+    return this.db.open;
   }
 
   launchStarted(record: LaunchRecord): number {

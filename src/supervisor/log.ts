@@ -9,6 +9,7 @@ import {
   writeSync,
 } from "node:fs";
 import { dirname } from "node:path";
+import { type WriteFailures, writeFailures } from "../ledger/write-failures.ts";
 
 export const LOG_MAX_BYTES = 10 * 1024 * 1024;
 export const LOG_KEEP = 2;
@@ -22,33 +23,72 @@ export function rotate(file: string, keep = LOG_KEEP): void {
   if (existsSync(file)) renameSync(file, `${file}.1`);
 }
 
-/** A size-bounded append-only log file that also keeps the last lines in memory (progress and failure tails). */
+export interface LogSinkOptions {
+  maxBytes?: number;
+  keepLines?: number;
+  /** Where a write that fails is counted; it never throws at the writer. */
+  failures?: WriteFailures;
+}
+
+/**
+ * A size-bounded append-only log file that also keeps the last lines in memory (progress and failure
+ * tails). Writes never throw: a log that cannot be written (disk full, permission) is counted and
+ * skipped, the in-memory tail still fills, and the file is reopened on the next write.
+ */
 export class LogSink {
-  private fd: number;
-  private size: number;
+  private fd?: number;
+  private size = 0;
   private partial = "";
   private readonly lines: string[] = [];
+  private readonly maxBytes: number;
+  private readonly keepLines: number;
+  private readonly failures: WriteFailures;
 
   constructor(
     readonly file: string,
-    private readonly maxBytes = LOG_MAX_BYTES,
-    private readonly keepLines = 50,
+    options: LogSinkOptions = {},
   ) {
-    mkdirSync(dirname(file), { recursive: true });
-    this.fd = openSync(file, "a");
-    this.size = fstatSync(this.fd).size;
+    this.maxBytes = options.maxBytes ?? LOG_MAX_BYTES;
+    this.keepLines = options.keepLines ?? 50;
+    this.failures = options.failures ?? writeFailures;
+    this.failures.guard("log", () => this.open());
+  }
+
+  private open(): number {
+    mkdirSync(dirname(this.file), { recursive: true });
+    const fd = openSync(this.file, "a");
+    this.fd = fd;
+    this.size = fstatSync(fd).size;
+    return fd;
+  }
+
+  private closeFile(): void {
+    if (this.fd === undefined) return;
+    const fd = this.fd;
+    // Forgotten before closing: a closed descriptor's number can be reused by another file.
+    this.fd = undefined;
+    try {
+      closeSync(fd);
+    } catch {}
+  }
+
+  private append(buffer: Buffer): void {
+    if (this.fd !== undefined && this.size + buffer.length > this.maxBytes && this.size > 0) {
+      this.closeFile();
+      rotate(this.file);
+    }
+    const fd = this.fd ?? this.open();
+    // A nearly full disk takes part of a buffer before it refuses the rest.
+    for (let written = 0; written < buffer.length; ) {
+      const count = writeSync(fd, buffer, written);
+      written += count;
+      this.size += count;
+    }
   }
 
   write(chunk: Buffer | string): void {
     const buffer = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
-    if (this.size + buffer.length > this.maxBytes && this.size > 0) {
-      closeSync(this.fd);
-      rotate(this.file);
-      this.fd = openSync(this.file, "a");
-      this.size = 0;
-    }
-    writeSync(this.fd, buffer);
-    this.size += buffer.length;
+    this.failures.guard("log", () => this.append(buffer));
     const text = this.partial + buffer.toString("utf8");
     const parts = text.split(/\r?\n|\r/);
     this.partial = parts.pop() ?? "";
@@ -69,8 +109,6 @@ export class LogSink {
   }
 
   close(): void {
-    try {
-      closeSync(this.fd);
-    } catch {}
+    this.closeFile();
   }
 }
