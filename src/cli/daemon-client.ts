@@ -3,7 +3,8 @@ import { mkdirSync, openSync, readFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 import type { Config } from "../config/loader.ts";
-import { gatewayUrl } from "../gateway/urls.ts";
+import { gatewayUrl } from "../config/urls.ts";
+import { readAdminToken } from "../gateway/admin-token.ts";
 import type { ServerStatus } from "../supervisor/status.ts";
 import { isAlive, sleep } from "../system/process.ts";
 import { RigError } from "./common.ts";
@@ -23,7 +24,11 @@ interface Reply {
 }
 
 function authHeaders(config: Config): Record<string, string> {
-  return config.gateway.apiKey ? { authorization: `Bearer ${config.gateway.apiKey}` } : {};
+  const headers: Record<string, string> = {};
+  if (config.gateway.apiKey) headers.authorization = `Bearer ${config.gateway.apiKey}`;
+  const token = readAdminToken(config.home.state);
+  if (token) headers["x-rig-admin-token"] = token;
+  return headers;
 }
 
 export function call(
@@ -99,6 +104,17 @@ function logTail(config: Config, lines = 15): string {
   }
 }
 
+function homeDaemonAlive(config: Config): boolean {
+  try {
+    const { pid } = JSON.parse(readFileSync(join(config.home.state, "gateway.json"), "utf8")) as {
+      pid: number;
+    };
+    return isAlive(pid);
+  } catch {
+    return false;
+  }
+}
+
 /** Starts the daemon detached (logs to logs/gateway.log) and waits until it answers. */
 export async function startDaemon(config: Config): Promise<DaemonStatus> {
   const main = process.argv[1]!;
@@ -119,7 +135,9 @@ export async function startDaemon(config: Config): Promise<DaemonStatus> {
   while (Date.now() < deadline) {
     const status = await daemonStatus(config).catch(() => undefined);
     if (status) return status;
-    if (child.pid && !isAlive(child.pid)) break;
+    // A daemon that exits because this home already has one (which rebinds to a changed
+    // gateway.port when it reloads rig.yaml) is no failure: wait for the running one to answer.
+    if (child.pid && !isAlive(child.pid) && !homeDaemonAlive(config)) break;
     await sleep(50);
   }
   throw new RigError(

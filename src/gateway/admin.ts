@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { StartError, type Supervisor } from "../supervisor/supervisor.ts";
 import { sendJson } from "./http.ts";
+import { decodedName } from "./routes.ts";
 
 export interface DaemonInfo {
   pid: number;
@@ -40,9 +41,10 @@ export async function handleAdmin(
   }
   const serverRoute = /^\/rig\/v1\/servers\/([^/]+)\/(start|stop|logs)$/.exec(path);
   if (serverRoute) {
-    const name = decodeURIComponent(serverRoute[1]!);
+    const name = decodedName(serverRoute[1]!);
+    if (typeof name !== "string") return sendJson(res, 400, { error: name.message });
     const action = serverRoute[2];
-    if (!supervisor.currentConfig.servers[name]) {
+    if (!Object.hasOwn(supervisor.currentConfig.servers, name)) {
       return sendJson(res, 404, {
         error: `no server named \`${name}\``,
         servers: Object.keys(supervisor.currentConfig.servers),

@@ -1,30 +1,60 @@
-import { timingSafeEqual } from "node:crypto";
-import { mkdirSync, rmSync, watch, writeFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { mkdirSync, readFileSync, rmSync, watch, writeFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { dirname, join } from "node:path";
 import { type Config, loadConfig } from "../config/loader.ts";
 import { ConfigError, formatProblem } from "../config/problems.ts";
 import { Ledger } from "../ledger/ledger.ts";
+import { writeFailures } from "../ledger/write-failures.ts";
 import { LogSink } from "../supervisor/log.ts";
 import { Supervisor } from "../supervisor/supervisor.ts";
 import { describeHolder } from "../system/ports.ts";
 import { processStartTime } from "../system/process.ts";
-import { type DaemonInfo, handleAdmin } from "./admin.ts";
+import type { DaemonInfo } from "./admin.ts";
+import { ensureAdminToken } from "./admin-token.ts";
 import { sendError } from "./errors.ts";
-import { sendJson } from "./http.ts";
+import { accessPolicy, bindingProblem, frontDoor } from "./front.ts";
+import { type LockHolder, takeHomeLock } from "./home-lock.ts";
 import { ModelProxy } from "./proxy.ts";
-import { Recorder } from "./recorder.ts";
+import { ledgerLaunchEvents, Recorder } from "./recorder.ts";
 
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
+type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
-function authorized(req: IncomingMessage, apiKey: string | undefined): boolean {
-  if (!apiKey) return true;
-  const bearer = req.headers.authorization?.replace(/^Bearer\s+/i, "");
-  const presented = bearer ?? (req.headers["x-api-key"] as string | undefined);
-  if (!presented) return false;
-  const a = Buffer.from(presented);
-  const b = Buffer.from(apiKey);
-  return a.length === b.length && timingSafeEqual(a, b);
+/** Listens on host:port; a request whose handling throws gets a 500 (or a cut stream), never a crash. */
+function listen(
+  handle: Handler,
+  host: string,
+  port: number,
+  logLine: (text: string) => void,
+): Promise<Server> {
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: Error) => {
+      logLine(`error handling ${req.method} ${req.url?.slice(0, 200)}: ${error.stack ?? error.message}`);
+      // A bug in rig answers in the caller's dialect too, and the daemon keeps serving.
+      sendError(res, req.url?.includes("/messages") ? "anthropic" : "openai", 500, error.message);
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  return new Promise((resolve, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === "EADDRINUSE"
+          ? new Error(`gateway port ${port} is taken by ${describeHolder(port)}; stop it or set gateway.port`)
+          : error,
+      );
+    });
+    server.listen({ host, port }, () => resolve(server));
+  });
+}
+
+/** What a second daemon for the same home says, touching nothing. */
+function runningElsewhere(holder: LockHolder, stateDir: string): string {
+  let where = "";
+  try {
+    const state = JSON.parse(readFileSync(daemonStateFile(stateDir), "utf8")) as DaemonState;
+    if (state.pid === holder.pid) where = ` on http://${state.host}:${state.port}`;
+  } catch {}
+  const who = holder.pid ? `pid ${holder.pid}${where}` : "another daemon starting right now";
+  return `a rig daemon already runs for this home (${who}); use it, or stop it with \`rig gateway stop\``;
 }
 
 /**
@@ -119,13 +149,21 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     if (options.echo) process.stdout.write(lines);
   };
   const logLine = (text: string) => writeLog(`${new Date().toISOString()} ${text}\n`);
+  const problem = bindingProblem(config);
+  if (problem) throw new Error(problem);
+  const lock = takeHomeLock(home.state);
+  if ("holder" in lock) throw new Error(runningElsewhere(lock.holder, home.state));
   const ledger = new Ledger(join(home.state, "rig.db"));
   let current = config;
-  const supervisor = new Supervisor(config, {
-    started: (launch) => ledger.launchStarted(launch),
-    ready: (id, readyMs) => ledger.launchReady(id, readyMs),
-    ended: (id, end) => ledger.launchEnded(id, end),
-  });
+  writeFailures.reportTo(logLine);
+  // stdout and stderr are gateway.log too: a failed write there (a Node warning on a full disk) is an
+  // 'error' event that, unheard, would end the daemon and every server with it.
+  for (const stream of [process.stdout, process.stderr])
+    stream.on("error", (error) => writeFailures.record("log", error));
+  const supervisor = new Supervisor(
+    config,
+    ledgerLaunchEvents(ledger, () => current),
+  );
   const recorder = new Recorder(writeLog, ledger);
   const proxy = new ModelProxy({ config: () => current, supervisor, recorder });
   for (const leftover of supervisor.reapLeftovers())
@@ -142,76 +180,47 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     shutdown: () => void shutdown("shutdown requested"),
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? "/").split("?")[0]!;
-    if (path === "/health") {
-      return sendJson(res, 200, {
-        status: "ok",
-        rig: { home: home.root, pid: process.pid, version: options.version },
-      });
-    }
-    if (path === "/metrics") {
-      res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
-      res.end(recorder.prometheus(supervisor.status()));
-      return;
-    }
-    if (!authorized(req, current.gateway.apiKey)) {
-      const dialect = path.includes("/messages") ? "anthropic" : "openai";
-      return sendError(
-        res,
-        dialect,
-        401,
-        "missing or wrong API key: send the gateway.api_key as `Authorization: Bearer <key>` or `x-api-key`",
-      );
-    }
-    if (path.startsWith("/rig/v1/")) return handleAdmin(req, res, path, supervisor, info);
-    if (await proxy.handle(req, res, path)) return;
-    sendError(
-      res,
-      "openai",
-      404,
-      `no route ${req.method} ${path}; models are served under /v1/ and /agents/<agent>/v1/`,
-    );
-  };
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: Error) => {
-      logLine(`error handling ${req.method} ${req.url}: ${error.stack ?? error.message}`);
-      if (!res.headersSent)
-        sendJson(res, 500, { error: { message: error.message, type: "server_error", rig: true } });
-      else res.destroy();
-    });
+  const adminToken = ensureAdminToken(home.state);
+  let policy = accessPolicy(config, adminToken);
+  const handle = frontDoor({
+    config: () => current,
+    policy: () => policy,
+    supervisor,
+    proxy,
+    recorder,
+    info,
   });
-  server.keepAliveTimeout = 65_000;
-
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (error: NodeJS.ErrnoException) => {
-      if (error.code === "EADDRINUSE") {
-        reject(
-          new Error(
-            `gateway port ${config.gateway.port} is taken by ${describeHolder(config.gateway.port)}; stop it or set gateway.port`,
-          ),
-        );
-      } else reject(error);
-    });
-    server.listen({ host: config.gateway.host, port: config.gateway.port }, () => resolve());
-  });
-  const state: DaemonState = {
-    pid: process.pid,
-    start_time: processStartTime(process.pid),
-    host: config.gateway.host,
-    port: config.gateway.port,
-    version: options.version,
-    started_at: info.startedAt,
+  let bound = { host: config.gateway.host, port: config.gateway.port };
+  let server = await listen(handle, bound.host, bound.port, logLine);
+  const writeState = () => {
+    const state: DaemonState = {
+      pid: process.pid,
+      start_time: processStartTime(process.pid),
+      ...bound,
+      version: options.version,
+      started_at: info.startedAt,
+    };
+    writeFileSync(stateFile, JSON.stringify(state, null, 2));
   };
-  writeFileSync(stateFile, JSON.stringify(state, null, 2));
-  if (!LOOPBACK.has(config.gateway.host) && !config.gateway.apiKey) {
-    logLine(
-      `warning: listening on ${config.gateway.host} without gateway.api_key: anyone who can reach it can use your models`,
-    );
-  }
-  logLine(
-    `gateway listening on http://${config.gateway.host}:${config.gateway.port} (pid ${process.pid}, home ${home.root})`,
-  );
+  writeState();
+  logLine(`gateway listening on http://${bound.host}:${bound.port} (pid ${process.pid}, home ${home.root})`);
+  /** A changed gateway.host or port moves the daemon: the new address first, then the old one closes. */
+  const rebind = async (next: Config) => {
+    const { host, port } = next.gateway;
+    if (host === bound.host && port === bound.port) return;
+    const problem = bindingProblem(next);
+    if (problem) return logLine(`still on ${bound.host}:${bound.port}: ${problem}`);
+    try {
+      const moved = await listen(handle, host, port, logLine);
+      server.close();
+      server = moved;
+      bound = { host, port };
+      writeState();
+      logLine(`gateway moved to http://${host}:${port}`);
+    } catch (error) {
+      logLine(`still on ${bound.host}:${bound.port}: ${(error as Error).message}`);
+    }
+  };
 
   let resolveStopped: () => void;
   const stopped = new Promise<void>((resolve) => {
@@ -228,6 +237,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       recorder.flush();
       rmSync(stateFile, { force: true });
       ledger.close();
+      lock.release();
       logLine("gateway stopped");
       log.close();
       resolveStopped();
@@ -238,6 +248,8 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     config,
     (next) => {
       current = next;
+      policy = accessPolicy(next, adminToken);
+      void rebind(next);
       void supervisor.reload(next);
       logLine(`config reloaded (${next.hash})`);
       void regenerateDocs(next, logLine);

@@ -1,0 +1,98 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { hostname, networkInterfaces } from "node:os";
+import type { Config } from "../config/loader.ts";
+import type { Supervisor } from "../supervisor/supervisor.ts";
+import { type DaemonInfo, handleAdmin } from "./admin.ts";
+import { sendError } from "./errors.ts";
+import { type AccessPolicy, corsHeaders, guard, hasApiKey, isLoopbackHost } from "./guard.ts";
+import { sendJson } from "./http.ts";
+import type { ModelProxy } from "./proxy.ts";
+import type { Recorder } from "./recorder.ts";
+
+/** Binds on every address: the Host names served are the machine's own addresses and name. */
+const WILDCARDS = new Set(["0.0.0.0", "::", "[::]"]);
+
+/** Who may use the gateway under this config (reads the machine's addresses for a wildcard bind). */
+export function accessPolicy(config: Config, adminToken: string): AccessPolicy {
+  const { gateway } = config;
+  const hosts = new Set(gateway.allowedHosts);
+  const bind = gateway.host.toLowerCase();
+  if (!WILDCARDS.has(bind)) hosts.add(bind.replace(/^\[|\]$/g, ""));
+  else {
+    hosts.add(hostname().toLowerCase());
+    for (const addresses of Object.values(networkInterfaces()))
+      for (const address of addresses ?? []) hosts.add(address.address.toLowerCase());
+  }
+  return {
+    port: gateway.port,
+    hosts,
+    corsOrigins: new Set(gateway.corsOrigins),
+    apiKey: gateway.apiKey,
+    adminToken,
+  };
+}
+
+/** Why this config may not be served as is: listening beyond loopback needs a key or an explicit opt-out. */
+export function bindingProblem(config: Config): string | undefined {
+  const { host, apiKey, insecureNoKey } = config.gateway;
+  if (isLoopbackHost(host.toLowerCase().replace(/^\[|\]$/g, "")) || apiKey || insecureNoKey) return undefined;
+  return `gateway.host is ${host}: listening beyond loopback without gateway.api_key lets anyone who reaches this machine use your models and stop your servers; set gateway.api_key (e.g. \${env:RIG_API_KEY}), or gateway.insecure_no_key: true to accept that`;
+}
+
+function dialectOfPath(path: string): "anthropic" | "openai" {
+  return path.includes("/messages") ? "anthropic" : "openai";
+}
+
+export interface FrontDeps {
+  config(): Config;
+  policy(): AccessPolicy;
+  supervisor: Supervisor;
+  proxy: ModelProxy;
+  recorder: Recorder;
+  info: DaemonInfo;
+}
+
+/**
+ * Every request enters here: the guard decides before any body is read, then health, metrics, the
+ * admin API and the model routes.
+ */
+export function frontDoor(deps: FrontDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const { supervisor, proxy, recorder, info } = deps;
+  return async (req, res) => {
+    const [path = "/", query = ""] = (req.url ?? "/").split("?", 2);
+    const method = req.method ?? "GET";
+    const policy = deps.policy();
+    const request = { method, path, headers: req.headers };
+    const params = new URLSearchParams(query);
+    const refusal = guard(request, params, policy);
+    if (refusal) return sendError(res, dialectOfPath(path), refusal.status, refusal.message);
+    for (const [name, value] of Object.entries(corsHeaders(req.headers.origin, policy)))
+      res.setHeader(name, value);
+    if (method === "OPTIONS") {
+      res.writeHead(204);
+      res.end();
+      return;
+    }
+    if (path === "/health") {
+      // Without the key (when one is set) the answer says only that the gateway is alive.
+      const known = policy.apiKey === undefined || hasApiKey(request, params, policy.apiKey);
+      return sendJson(res, 200, {
+        status: "ok",
+        ...(known ? { rig: { home: info.home, pid: info.pid, version: info.version } } : {}),
+      });
+    }
+    if (path === "/metrics") {
+      res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
+      res.end(recorder.prometheus(supervisor.status()));
+      return;
+    }
+    if (path.startsWith("/rig/v1/")) return handleAdmin(req, res, path, supervisor, info);
+    if (await proxy.handle(req, res, path)) return;
+    sendError(
+      res,
+      "openai",
+      404,
+      `no route ${method} ${path.slice(0, 200)}; models are served under /v1/ and /agents/<agent>/v1/`,
+    );
+  };
+}
