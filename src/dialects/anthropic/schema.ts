@@ -32,7 +32,21 @@ const tool = field
 
 const countRequest = field.object({
   model: field.string(),
-  messages: field.list(message).refine((messages) => messages.length > 0, "at least one message is required"),
+  messages: field
+    .list(message)
+    .refine((messages) => messages.length > 0, "at least one message is required")
+    .superRefine((messages, context) => {
+      messages.forEach((message, index) => {
+        const last = index === messages.length - 1 && message.role === "assistant";
+        if (!last && message.content.length === 0)
+          context.addIssue({
+            code: "custom",
+            path: [index],
+            message:
+              "all messages must have non-empty content except for the optional final assistant message",
+          });
+      });
+    }),
   system: content.optional(),
   tools: field.list(tool).optional(),
   tool_choice: field
