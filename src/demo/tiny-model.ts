@@ -28,7 +28,7 @@ export interface TinyModelOptions {
 }
 
 /** Deterministic PRNG (mulberry32) so the same options give the same bytes. */
-function random(seed: number): () => number {
+export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -54,7 +54,7 @@ export function writeTinyModel(llamaSource: string, outPath: string, options: Ti
   const heads = options.heads ?? 2;
   const feedForward = options.feedForward ?? 128;
   const context = options.context ?? 65536;
-  const next = random(options.seed ?? 42);
+  const next = seededRandom(options.seed ?? 42);
   const noise = (scale: number) => (next() * 2 - 1) * scale;
 
   const vocab = readGguf(join(llamaSource, TINY_VOCAB), { arrays: true });

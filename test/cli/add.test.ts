@@ -9,6 +9,7 @@ import { agentBin } from "../../scripts/install-agents.mjs";
 import { freePort } from "../../src/system/ports.ts";
 import { sleep } from "../../src/system/process.ts";
 import { rig } from "../support/cli.ts";
+import { keepsEveryLine } from "../support/lines.ts";
 import { tinyModel } from "../support/llama.ts";
 import { mlxFolder, writeModelGguf } from "../support/model-trees.ts";
 
@@ -36,17 +37,6 @@ async function initHome(): Promise<string> {
     );
   writeFileSync(file, starter);
   return home;
-}
-
-/** Every line of `before` is still in `after`, in the same order. */
-function keepsEveryLine(before: string, after: string): void {
-  const lines = after.split("\n");
-  let at = 0;
-  for (const line of before.split("\n")) {
-    const found = lines.indexOf(line, at);
-    assert.ok(found !== -1, `line kept: ${JSON.stringify(line)}`);
-    at = found + 1;
-  }
 }
 
 function runShim(path: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

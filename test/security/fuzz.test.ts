@@ -6,24 +6,13 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, test } from "node:test";
+import { seededRandom } from "../../src/demo/tiny-model.ts";
 import { isAlive } from "../../src/system/process.ts";
 import { rig } from "../support/cli.ts";
 import { makeHome } from "../support/home.ts";
 import { scriptedServer } from "../support/stack.ts";
 
 const PER_DIALECT = Number(process.env.FUZZ_INPUTS ?? 1000);
-
-/** A small seeded generator, so a failing input can be found again. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Json = Record<string, unknown>;
 const VALID: Record<string, Json> = {
@@ -115,7 +104,7 @@ test(`fuzz: ${PER_DIALECT} invalid inputs per dialect, every answer a 4xx in the
   const started = await rig(["gateway", "start"], { home: home.root });
   assert.equal(started.code, 0, started.stderr);
   const daemon = JSON.parse(readFileSync(`${home.root}/state/gateway.json`, "utf8")).pid as number;
-  const random = prng(20261130);
+  const random = seededRandom(20261130);
   const figures: Record<string, number> = {};
   const rssBefore = rss(daemon);
   let rssPeak = rssBefore;
