@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { StartError, type Supervisor } from "../supervisor/supervisor.ts";
 import { sendJson } from "./http.ts";
+import type { Recorder } from "./recorder.ts";
 import { decodedName } from "./routes.ts";
 
 export interface DaemonInfo {
@@ -11,14 +12,21 @@ export interface DaemonInfo {
   shutdown(): void;
 }
 
-/** `/rig/v1/...`: the JSON API the CLI drives the daemon with. */
+export interface AdminDeps {
+  supervisor: Supervisor;
+  recorder: Recorder;
+  info: DaemonInfo;
+}
+
+/** `/rig/v1/...`: the JSON API the CLI and rig's page drive the daemon with. */
 export async function handleAdmin(
   req: IncomingMessage,
   res: ServerResponse,
   path: string,
-  supervisor: Supervisor,
-  info: DaemonInfo,
+  query: URLSearchParams,
+  deps: AdminDeps,
 ): Promise<void> {
+  const { supervisor, info } = deps;
   const method = req.method ?? "GET";
   if (method === "GET" && path === "/rig/v1/status") {
     return sendJson(res, 200, {
@@ -39,7 +47,7 @@ export async function handleAdmin(
     await supervisor.stopAll();
     return sendJson(res, 200, { ok: true, servers: supervisor.status() });
   }
-  const serverRoute = /^\/rig\/v1\/servers\/([^/]+)\/(start|stop|logs)$/.exec(path);
+  const serverRoute = /^\/rig\/v1\/servers\/([^/]+)\/(start|stop|restart|logs)$/.exec(path);
   if (serverRoute) {
     const name = decodedName(serverRoute[1]!);
     if (typeof name !== "string") return sendJson(res, 400, { error: name.message });
@@ -51,6 +59,10 @@ export async function handleAdmin(
       });
     }
     if (method === "POST" && action === "start") return streamStart(res, name, supervisor);
+    if (method === "POST" && action === "restart") {
+      await supervisor.stop(name, "restarted");
+      return streamStart(res, name, supervisor);
+    }
     if (method === "POST" && action === "stop") {
       await supervisor.stop(name, "stopped");
       return sendJson(res, 200, { ok: true });
@@ -58,6 +70,9 @@ export async function handleAdmin(
     if (method === "GET" && action === "logs")
       return sendJson(res, 200, { lines: supervisor.tail(name, 50) });
   }
+  // The page's own routes load with the page, never with the CLI's.
+  const { handlePageApi } = await import("./page/api.ts");
+  if (await handlePageApi(req, res, path, query, { ...deps, version: info.version })) return;
   sendJson(res, 404, { error: `no admin route ${method} ${path}` });
 }
 

@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { hostname, networkInterfaces } from "node:os";
 import type { Config } from "../config/loader.ts";
@@ -29,7 +30,18 @@ export function accessPolicy(config: Config, adminToken: string): AccessPolicy {
     corsOrigins: new Set(gateway.corsOrigins),
     apiKey: gateway.apiKey,
     adminToken,
+    keyCookie: gateway.apiKey ? pageKeyCookie(gateway.apiKey, gateway.port, adminToken) : undefined,
   };
+}
+
+/**
+ * The cookie rig's page signs in with. It holds a value derived from the key and the home's admin
+ * token, never the key: browsers send a host's cookies to every port of it, so another local server
+ * would see it. Named by port, so two gateways on one host keep their own.
+ */
+function pageKeyCookie(apiKey: string, port: number, adminToken: string): { name: string; value: string } {
+  const value = createHmac("sha256", adminToken).update(`rig page sign-in\0${apiKey}`).digest("base64url");
+  return { name: `rig_key_${port}`, value };
 }
 
 /** Why this config may not be served as is: listening beyond loopback needs a key or an explicit opt-out. */
@@ -41,6 +53,15 @@ export function bindingProblem(config: Config): string | undefined {
 
 function dialectOfPath(path: string): "anthropic" | "openai" {
   return path.includes("/messages") ? "anthropic" : "openai";
+}
+
+function isPagePath(path: string): boolean {
+  return path === "/ui" || path.startsWith("/ui/");
+}
+
+function signInFirst(res: ServerResponse): void {
+  res.writeHead(303, { location: "/ui/login", "cache-control": "no-store" });
+  res.end();
 }
 
 export interface FrontDeps {
@@ -65,7 +86,11 @@ export function frontDoor(deps: FrontDeps): (req: IncomingMessage, res: ServerRe
     const request = { method, path, headers: req.headers };
     const params = new URLSearchParams(query);
     const refusal = guard(request, params, policy);
-    if (refusal) return sendError(res, dialectOfPath(path), refusal.status, refusal.message);
+    if (refusal) {
+      // A browser opening the page without the key is shown where to type it.
+      if (refusal.status === 401 && isPagePath(path) && method === "GET") return signInFirst(res);
+      return sendError(res, dialectOfPath(path), refusal.status, refusal.message);
+    }
     for (const [name, value] of Object.entries(corsHeaders(req.headers.origin, policy)))
       res.setHeader(name, value);
     if (method === "OPTIONS") {
@@ -75,7 +100,8 @@ export function frontDoor(deps: FrontDeps): (req: IncomingMessage, res: ServerRe
     }
     if (path === "/health") {
       // Without the key (when one is set) the answer says only that the gateway is alive.
-      const known = policy.apiKey === undefined || hasApiKey(request, params, policy.apiKey);
+      const known =
+        policy.apiKey === undefined || hasApiKey(request, params, policy.apiKey, policy.keyCookie);
       return sendJson(res, 200, {
         status: "ok",
         ...(known ? { rig: { home: info.home, pid: info.pid, version: info.version } } : {}),
@@ -86,7 +112,13 @@ export function frontDoor(deps: FrontDeps): (req: IncomingMessage, res: ServerRe
       res.end(recorder.prometheus(supervisor.status()));
       return;
     }
-    if (path.startsWith("/rig/v1/")) return handleAdmin(req, res, path, supervisor, info);
+    if (isPagePath(path)) {
+      // The page's code loads with its first visit, never with the CLI.
+      const { servePage } = await import("./page/serve.ts");
+      return servePage(req, res, path, { policy, home: info.home, version: info.version });
+    }
+    if (path.startsWith("/rig/v1/"))
+      return handleAdmin(req, res, path, params, { supervisor, recorder, info });
     if (await proxy.handle(req, res, path)) return;
     sendError(
       res,

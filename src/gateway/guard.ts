@@ -13,7 +13,15 @@ export interface AccessPolicy {
   apiKey?: string;
   /** The per-home token the CLI sends for admin routes that change state. */
   adminToken?: string;
+  /** The cookie rig's page signs in with (set by its login when an api key is set): it counts as the key. */
+  keyCookie?: { name: string; value: string };
 }
+
+/**
+ * Paths served without the api key: the liveness check, and the page's sign-in where the key is typed
+ * with its stylesheet (the same bytes as in rig's package).
+ */
+const OPEN_PATHS = new Set(["/health", "/ui/login", "/ui/style.css"]);
 
 export interface GuardRequest {
   method: string;
@@ -79,15 +87,35 @@ function presentedKey(headers: IncomingHttpHeaders, query: URLSearchParams): str
   return keys;
 }
 
+/** The value of one cookie of the request's Cookie header. */
+function cookieValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  for (const pair of (headers.cookie ?? "").split(";")) {
+    const separator = pair.indexOf("=");
+    if (separator !== -1 && pair.slice(0, separator).trim() === name) return pair.slice(separator + 1).trim();
+  }
+  return undefined;
+}
+
 function same(presented: string, secret: string): boolean {
   const a = Buffer.from(presented);
   const b = Buffer.from(secret);
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** Whether any credential the request carries is the api key (every header is checked, not just the first). */
-export function hasApiKey(request: GuardRequest, query: URLSearchParams, apiKey: string): boolean {
-  return presentedKey(request.headers, query).some((key) => same(key, apiKey));
+/**
+ * Whether any credential the request carries is the api key (every header is checked, not just the
+ * first), or the page's sign-in cookie stands for it.
+ */
+export function hasApiKey(
+  request: GuardRequest,
+  query: URLSearchParams,
+  apiKey: string,
+  keyCookie?: AccessPolicy["keyCookie"],
+): boolean {
+  if (presentedKey(request.headers, query).some((key) => same(key, apiKey))) return true;
+  if (!keyCookie) return false;
+  const cookie = cookieValue(request.headers, keyCookie.name);
+  return cookie !== undefined && same(cookie, keyCookie.value);
 }
 
 /** Admin routes that change state: start, stop, shutdown. Reading status and logs is open like /v1/models. */
@@ -123,8 +151,8 @@ export function guard(
   if (origin === undefined && headers["sec-fetch-site"] === "cross-site") {
     return { status: 403, message: "a cross-site browser request may not use this gateway" };
   }
-  const keyed = policy.apiKey !== undefined && hasApiKey(request, query, policy.apiKey);
-  if (policy.apiKey !== undefined && !keyed && request.path !== "/health") {
+  const keyed = policy.apiKey !== undefined && hasApiKey(request, query, policy.apiKey, policy.keyCookie);
+  if (policy.apiKey !== undefined && !keyed && !OPEN_PATHS.has(request.path)) {
     return {
       status: 401,
       message:

@@ -1,12 +1,19 @@
 import type { Config } from "../config/loader.ts";
 import { redactSecrets } from "../config/secrets.ts";
-import type { Ledger, RequestRecord } from "../ledger/ledger.ts";
+import {
+  type Ledger,
+  type RequestFilter,
+  type RequestRecord,
+  type RequestRow,
+  requestRow,
+} from "../ledger/ledger.ts";
 import { WRITE_TARGETS, type WriteFailures, writeFailures } from "../ledger/write-failures.ts";
 import type { LaunchEvents } from "../supervisor/launcher.ts";
 
 interface ServerMetrics {
   requests: Map<string, number>;
   promptTokens: number;
+  cachedTokens: number;
   completionTokens: number;
   ttftSeconds: number;
   ttftCount: number;
@@ -46,6 +53,7 @@ export class Recorder {
   private pending: RequestRecord[] = [];
   private pendingLines: string[] = [];
   private flushTimer?: NodeJS.Timeout;
+  private readonly listeners = new Set<(row: RequestRow) => void>();
 
   /**
    * `writeLog` takes whole lines; log lines and ledger rows are written in batches, off the request
@@ -69,29 +77,47 @@ export class Recorder {
     if (rows.length && ledger) this.failures.guard("ledger", () => ledger.recordRequests(rows));
   }
 
+  /** Calls `listener` with every request as it finishes (the page's live activity); returns the unsubscribe. */
+  onRequest(listener: (row: RequestRow) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The latest requests from the ledger, the ones still waiting for their batch included. */
+  recent(filter: RequestFilter = {}): RequestRow[] {
+    this.flush();
+    return this.ledger?.requests(filter) ?? [];
+  }
+
   private logLine(text: string): void {
     this.pendingLines.push(`${new Date().toISOString()} ${text}\n`);
   }
 
   record(entry: RequestRecord): void {
     const tokens = entry.usage ? ` in=${entry.usage.prompt} out=${entry.usage.completion}` : "";
+    const cached = entry.usage?.cached === undefined ? "" : ` cached=${entry.usage.cached}`;
     const rate =
       entry.stream && entry.usage?.completion && entry.ttfbMs !== undefined && entry.durationMs > entry.ttfbMs
         ? ` tok/s=${((entry.usage.completion * 1000) / (entry.durationMs - entry.ttfbMs)).toFixed(1)}`
         : "";
     this.logLine(
       `${entry.method} ${entry.path} server=${entry.server ?? "-"}${entry.agent ? ` agent=${entry.agent}` : ""} status=${entry.status}${entry.stream ? " stream" : ""}` +
-        `${entry.ttfbMs === undefined ? "" : ` ttfb=${entry.ttfbMs.toFixed(1)}ms`} dur=${entry.durationMs.toFixed(1)}ms${tokens}${rate}` +
+        `${entry.ttfbMs === undefined ? "" : ` ttfb=${entry.ttfbMs.toFixed(1)}ms`} dur=${entry.durationMs.toFixed(1)}ms${tokens}${rate}${cached}` +
         `${entry.error ? ` error=${JSON.stringify(entry.error)}` : ""}`,
     );
     this.pending.push(entry);
     this.flushTimer ??= setTimeout(() => this.flush(), 100).unref();
+    if (this.listeners.size) {
+      const row = requestRow(entry);
+      for (const listener of this.listeners) listener(row);
+    }
     if (!entry.server) return;
     let metrics = this.metrics.get(entry.server);
     if (!metrics) {
       metrics = {
         requests: new Map(),
         promptTokens: 0,
+        cachedTokens: 0,
         completionTokens: 0,
         ttftSeconds: 0,
         ttftCount: 0,
@@ -103,6 +129,7 @@ export class Recorder {
     const key = `${entry.route}\u0000${entry.status}`;
     metrics.requests.set(key, (metrics.requests.get(key) ?? 0) + 1);
     metrics.promptTokens += entry.usage?.prompt ?? 0;
+    metrics.cachedTokens += entry.usage?.cached ?? 0;
     metrics.completionTokens += entry.usage?.completion ?? 0;
     if (entry.ttfbMs !== undefined && entry.status < 400) {
       metrics.ttftSeconds += entry.ttfbMs / 1000;
@@ -132,6 +159,13 @@ export class Recorder {
       lines.push(`rig_tokens_total{server="${label(server)}",kind="prompt"} ${m.promptTokens}`);
       lines.push(`rig_tokens_total{server="${label(server)}",kind="completion"} ${m.completionTokens}`);
     }
+    metric(
+      "rig_prompt_tokens_cached_total",
+      "counter",
+      "Prompt tokens the runtime's cache served instead of processing them again (part of the prompt tokens).",
+    );
+    for (const [server, m] of this.metrics)
+      lines.push(`rig_prompt_tokens_cached_total{server="${label(server)}"} ${m.cachedTokens}`);
     metric("rig_time_to_first_byte_seconds", "summary", "Time from request to the first upstream byte.");
     for (const [server, m] of this.metrics) {
       lines.push(`rig_time_to_first_byte_seconds_sum{server="${label(server)}"} ${m.ttftSeconds.toFixed(6)}`);

@@ -4,18 +4,33 @@ export type { Usage };
 
 type Json = Record<string, unknown>;
 
-function fromUsage(usage: unknown): Usage | undefined {
+const count = (value: unknown): number | undefined => (typeof value === "number" ? value : undefined);
+
+/**
+ * One `usage` object in any dialect. The prompt total counts what the cache served: OpenAI and
+ * Responses include cached tokens in `prompt_tokens`/`input_tokens`, Messages does not (its
+ * `input_tokens` is net of cache reads and writes, llama-server's native Messages included), so those
+ * are added back. `cacheServed` is llama-server's `timings.cache_n`, used when the usage says nothing.
+ */
+function fromUsage(usage: unknown, cacheServed?: number): Usage | undefined {
   if (!usage || typeof usage !== "object") return undefined;
   const u = usage as Json;
-  const prompt = (u.prompt_tokens ?? u.input_tokens) as number | undefined;
-  const completion = (u.completion_tokens ?? u.output_tokens) as number | undefined;
-  if (typeof prompt !== "number" && typeof completion !== "number") return undefined;
+  const completion = count(u.completion_tokens ?? u.output_tokens);
+  const cacheRead = count(u.cache_read_input_tokens);
   const details = (u.prompt_tokens_details ?? u.input_tokens_details) as Json | undefined;
-  const cached = (details?.cached_tokens ?? u.cache_read_input_tokens) as number | undefined;
+  let prompt = count(u.prompt_tokens);
+  if (prompt === undefined && count(u.input_tokens) !== undefined) {
+    const messagesStyle = cacheRead !== undefined || u.cache_creation_input_tokens !== undefined;
+    prompt =
+      count(u.input_tokens)! +
+      (messagesStyle ? (cacheRead ?? 0) + (count(u.cache_creation_input_tokens) ?? 0) : 0);
+  }
+  if (prompt === undefined && completion === undefined) return undefined;
+  const cached = count(details?.cached_tokens) ?? cacheRead ?? cacheServed;
   return {
     prompt: prompt ?? 0,
     completion: completion ?? 0,
-    ...(typeof cached === "number" ? { cached } : {}),
+    ...(cached === undefined ? {} : { cached }),
   };
 }
 
@@ -24,13 +39,21 @@ export function usageOf(value: unknown): Usage | undefined {
   if (!value || typeof value !== "object") return undefined;
   const v = value as Json;
   const timings = v.timings as Json | undefined;
+  const cacheServed = count(timings?.cache_n);
   return (
-    fromUsage(v.usage) ??
+    fromUsage(v.usage, cacheServed) ??
     fromUsage((v.message as Json | undefined)?.usage) ??
     fromUsage((v.response as Json | undefined)?.usage) ??
-    // llama-server reports timings on its last stream chunk even when the client did not ask for usage.
+    // llama-server reports timings on its last stream chunk even when the client did not ask for
+    // usage; its prompt_n counts only what the cache did not serve.
     (timings
-      ? fromUsage({ prompt_tokens: timings.prompt_n, completion_tokens: timings.predicted_n })
+      ? fromUsage(
+          {
+            prompt_tokens: (count(timings.prompt_n) ?? 0) + (cacheServed ?? 0),
+            completion_tokens: timings.predicted_n,
+          },
+          cacheServed,
+        )
       : undefined)
   );
 }
@@ -56,11 +79,8 @@ export function usageFromSse(text: string): Usage | undefined {
       if (usage.prompt > 0 || usage.completion === 0) return usage;
       continue;
     }
-    return {
-      ...last,
-      prompt: usage.prompt,
-      ...((last.cached ?? usage.cached) ? { cached: last.cached ?? usage.cached } : {}),
-    };
+    const cached = last.cached ?? usage.cached;
+    return { ...last, prompt: usage.prompt, ...(cached === undefined ? {} : { cached }) };
   }
   return last;
 }

@@ -41,6 +41,9 @@ const MIGRATIONS: string[] = [
      error TEXT
    );
    CREATE INDEX requests_by_server ON requests (server, id);`,
+  // Prompt tokens the runtime's cache served: a turn that threw the cache away shows as 0 here.
+  `ALTER TABLE requests ADD COLUMN cached_tokens INTEGER;
+   CREATE INDEX requests_by_agent ON requests (agent, id);`,
 ];
 
 const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|PASSWD|AUTH|CREDENTIAL/i;
@@ -124,6 +127,63 @@ export interface RequestRecord {
   error?: string;
 }
 
+/** A row of `requests`, as the ledger stores it and the page shows it. */
+export interface RequestRow {
+  /** Absent until the row is written (a request streamed to the page as it finishes). */
+  id?: number;
+  /** ISO time the request arrived. */
+  at: string;
+  server: string | null;
+  agent: string | null;
+  route: string;
+  status: number;
+  stream: boolean;
+  ttfb_ms: number | null;
+  duration_ms: number;
+  prompt_tokens: number | null;
+  cached_tokens: number | null;
+  completion_tokens: number | null;
+  error: string | null;
+}
+
+export function requestRow(entry: RequestRecord): RequestRow {
+  return {
+    at: new Date(entry.startedAt).toISOString(),
+    server: entry.server ?? null,
+    agent: entry.agent ?? null,
+    route: entry.route,
+    status: entry.status,
+    stream: entry.stream,
+    ttfb_ms: entry.ttfbMs ?? null,
+    duration_ms: entry.durationMs,
+    prompt_tokens: entry.usage?.prompt ?? null,
+    cached_tokens: entry.usage?.cached ?? null,
+    completion_tokens: entry.usage?.completion ?? null,
+    error: entry.error ?? null,
+  };
+}
+
+export interface RequestFilter {
+  server?: string;
+  agent?: string;
+  limit?: number;
+}
+
+const REQUEST_COLUMNS = [
+  "at",
+  "server",
+  "agent",
+  "route",
+  "status",
+  "stream",
+  "ttfb_ms",
+  "duration_ms",
+  "prompt_tokens",
+  "cached_tokens",
+  "completion_tokens",
+  "error",
+] as const;
+
 /** The SQLite record of every launch (state/rig.db). Only the daemon writes; commands read. */
 export class Ledger {
   private readonly db: Database.Database;
@@ -203,27 +263,35 @@ export class Ledger {
   /** Records finished requests in one transaction (the gateway batches them off the hot path). */
   recordRequests(entries: readonly RequestRecord[]): void {
     this.insertRequest ??= this.db.prepare(
-      `INSERT INTO requests (at, server, agent, route, status, stream, ttfb_ms, duration_ms, prompt_tokens, completion_tokens, error)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO requests (${REQUEST_COLUMNS.join(", ")}) VALUES (${REQUEST_COLUMNS.map((column) => `@${column}`).join(", ")})`,
     );
     const insert = this.insertRequest;
     this.db.transaction(() => {
       for (const entry of entries) {
-        insert.run(
-          new Date(entry.startedAt).toISOString(),
-          entry.server ?? null,
-          entry.agent ?? null,
-          entry.route,
-          entry.status,
-          entry.stream ? 1 : 0,
-          entry.ttfbMs ?? null,
-          entry.durationMs,
-          entry.usage?.prompt ?? null,
-          entry.usage?.completion ?? null,
-          entry.error ?? null,
-        );
+        const row = requestRow(entry);
+        insert.run({ ...row, stream: row.stream ? 1 : 0 });
       }
     })();
+  }
+
+  /** The latest requests first, optionally of one server and/or one agent. */
+  requests(filter: RequestFilter = {}): RequestRow[] {
+    const where: string[] = [];
+    const values: Array<string | number> = [];
+    if (filter.server !== undefined) {
+      where.push("server = ?");
+      values.push(filter.server);
+    }
+    if (filter.agent !== undefined) {
+      where.push("agent = ?");
+      values.push(filter.agent);
+    }
+    const rows = this.db
+      .prepare(
+        `SELECT id, ${REQUEST_COLUMNS.join(", ")} FROM requests ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`,
+      )
+      .all(...values, filter.limit ?? 200) as Array<Omit<RequestRow, "stream"> & { stream: number }>;
+    return rows.map((row) => ({ ...row, stream: row.stream === 1 }));
   }
 
   launches(server?: string, limit = 50): LaunchRow[] {

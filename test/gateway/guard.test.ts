@@ -110,6 +110,41 @@ describe("request guard", () => {
     assert.equal(check(request({ host }, "/rig/v1/status", "GET"), open), undefined);
   });
 
+  test("the page's sign-in cookie counts as the api key; only its sign-in form and stylesheet are open without it", () => {
+    const host = "127.0.0.1:7878";
+    const signedIn: AccessPolicy = { ...keyed, keyCookie: { name: "rig_key_7878", value: "c00kie" } };
+    assert.equal(check(request({ host, cookie: "rig_key_7878=c00kie" }), signedIn), undefined);
+    assert.equal(
+      check(
+        request({ host, cookie: "theme=dark; rig_key_7878=c00kie; other=1" }, "/rig/v1/stop-all"),
+        signedIn,
+      ),
+      undefined,
+      "among other cookies, and for admin routes that change state",
+    );
+    assert.equal(check(request({ host, cookie: "rig_key_7878=wrong" }), signedIn)?.status, 401);
+    assert.equal(
+      check(request({ host, cookie: "rig_key_9999=c00kie" }), signedIn)?.status,
+      401,
+      "another gateway's cookie",
+    );
+    assert.equal(
+      check(request({ host, cookie: "rig_key_7878=s3cret" }), keyed)?.status,
+      401,
+      "no cookie without a sign-in",
+    );
+    assert.equal(check(request({ host }, "/ui/login", "GET"), signedIn), undefined);
+    assert.equal(check(request({ host }, "/ui/login", "POST"), signedIn), undefined);
+    assert.equal(check(request({ host }, "/ui/style.css", "GET"), signedIn), undefined);
+    for (const path of ["/ui", "/ui/app.js", "/rig/v1/events"])
+      assert.equal(check(request({ host }, path, "GET"), signedIn)?.status, 401, path);
+    assert.equal(
+      check(request({ host, origin: "http://localhost:5173" }, "/ui/login", "POST"), signedIn)?.status,
+      403,
+      "another origin cannot sign a browser in",
+    );
+  });
+
   test("CORS headers only for configured origins", () => {
     assert.equal(
       corsHeaders("http://localhost:3000", open)["access-control-allow-origin"],

@@ -1,0 +1,229 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import { defineCommand } from "citty";
+import type { Config } from "../config/loader.ts";
+import { managerFor, type ServiceFile, type ServicePlan, servicePlan } from "../service/index.ts";
+import { referencedNames, SERVICE_MARKER, type ServiceSpec, serviceSpec } from "../service/spec.ts";
+import { writeFileAtomic } from "../system/atomic-write.ts";
+import { shellLine } from "../system/shell.ts";
+import { pc } from "./colors.ts";
+import { homeArg, jsonArg, loadOrExit, printJson, RigError, UsageError } from "./common.ts";
+import { daemonStatus } from "./daemon-client.ts";
+
+const serviceArgs = {
+  name: {
+    type: "string",
+    description: "the service's name (default: the home folder's name): rig-<name>.service, rig.<name>",
+    valueHint: "NAME",
+  },
+  ...homeArg,
+  ...jsonArg,
+} as const;
+
+const dryRunArg = {
+  "dry-run": { type: "boolean", description: "print what would be written or removed, change nothing" },
+} as const;
+
+interface Planned {
+  config: Config;
+  spec: ServiceSpec;
+  plan: ServicePlan;
+}
+
+async function planned(args: { home?: string; name?: string }): Promise<Planned> {
+  const manager = managerFor(process.platform);
+  if (!manager)
+    throw new RigError(
+      `rig service writes systemd (Linux) and launchd (macOS) services; on ${process.platform}, run \`rig gateway run\` under your own supervisor`,
+    );
+  if (args.name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(args.name))
+    throw new UsageError(`--name takes letters, digits, '.', '_' and '-', not \`${args.name}\``);
+  const config = await loadOrExit(args.home);
+  if (config.home.root.includes("\n"))
+    throw new RigError("a home whose path holds a newline cannot be a service");
+  const spec = serviceSpec({
+    home: config.home.root,
+    name: args.name,
+    node: process.execPath,
+    script: realpathSync(process.argv[1]!),
+    logFile: join(config.home.logs, "gateway.log"),
+    env: process.env,
+    referenced: referencedNames(config.expanded.values()),
+  });
+  return { config, spec, plan: servicePlan(manager, spec, process.env, homedir()) };
+}
+
+/** The service file as it is on disk, and whether it is rig's and runs this home. */
+function onDisk(plan: ServicePlan): { text: string; ours: boolean; thisHome: boolean } | undefined {
+  if (!existsSync(plan.service.path)) return undefined;
+  const text = readFileSync(plan.service.path, "utf8");
+  return { text, ours: text.includes(SERVICE_MARKER), thisHome: text.includes(plan.homeLine) };
+}
+
+/** Refuses to replace or remove a file rig did not write, or one that runs another home. */
+function checkOwnership(plan: ServicePlan, spec: ServiceSpec): void {
+  const existing = onDisk(plan);
+  if (existing && !existing.ours)
+    throw new RigError(
+      `${plan.service.path} was not written by rig; rig leaves it alone (move it, or pick --name)`,
+    );
+  if (existing && !existing.thisHome)
+    throw new RigError(
+      `${plan.service.path} runs another rig home; give this one another name: rig service install --name <name> (default ${spec.name})`,
+    );
+}
+
+/** Runs a service manager command; its failure is reported, never fatal (the files are what rig owns). */
+function runManager(argv: string[]): { ok: boolean; message: string } {
+  const result = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", timeout: 30_000 });
+  if (result.error) return { ok: false, message: `${shellLine(argv)}: ${result.error.message}` };
+  const output = `${result.stderr ?? ""}${result.stdout ?? ""}`.trim();
+  return { ok: result.status === 0, message: `${shellLine(argv)}: ${output || `exit ${result.status}`}` };
+}
+
+/** The files as `--dry-run` prints them: rig.yaml's variables shown as `${env:NAME}`, never their values. */
+function shownFiles(planned: Planned): ServiceFile[] {
+  const { spec, plan } = planned;
+  const references = Object.fromEntries(Object.keys(spec.secretEnv).map((name) => [name, `\${env:${name}}`]));
+  const shown = servicePlan(plan.manager, { ...spec, secretEnv: references }, process.env, homedir());
+  return [shown.service, ...(shown.environment ? [shown.environment] : [])];
+}
+
+function unsetReferences(config: Config, spec: ServiceSpec): string[] {
+  return referencedNames(config.expanded.values()).filter((name) => spec.secretEnv[name] === undefined);
+}
+
+const install = defineCommand({
+  meta: {
+    name: "install",
+    description:
+      "write a systemd user unit (Linux) or launchd agent (macOS) that runs this home's gateway and restarts it on failure",
+  },
+  args: { ...serviceArgs, ...dryRunArg },
+  async run({ args }) {
+    const found = await planned(args);
+    const { config, spec, plan } = found;
+    if (args["dry-run"]) {
+      for (const file of shownFiles(found))
+        process.stdout.write(`${pc.dim(`# ${file.path} (mode ${file.mode.toString(8)})`)}\n${file.text}`);
+      return;
+    }
+    checkOwnership(plan, spec);
+    const written = [plan.service, ...(plan.environment ? [plan.environment] : [])];
+    for (const file of written) {
+      mkdirSync(dirname(file.path), { recursive: true });
+      writeFileAtomic(file.path, file.text, { mode: file.mode });
+    }
+    const reload = plan.reload.length ? runManager(plan.reload) : undefined;
+    const running = await daemonStatus(config).catch(() => undefined);
+    const unset = unsetReferences(config, spec);
+    if (args.json)
+      return printJson({
+        manager: plan.manager,
+        written: written.map((file) => file.path),
+        enable: shellLine(plan.enable),
+        reloaded: reload?.ok ?? null,
+        unset_variables: unset,
+      });
+    for (const file of written) process.stdout.write(`${pc.green("wrote")} ${file.path}\n`);
+    if (reload && !reload.ok) process.stderr.write(`${pc.yellow("note:")} ${reload.message}\n`);
+    if (unset.length)
+      process.stderr.write(
+        `${pc.yellow("note:")} rig.yaml references ${unset.join(", ")}, not set here: set ${unset.length > 1 ? "them" : "it"} and run rig service install again\n`,
+      );
+    if (running)
+      process.stdout.write(
+        `the gateway runs now outside the service (pid ${running.pid}): stop it first with rig gateway stop\n`,
+      );
+    process.stdout.write(`enable and start it: ${pc.bold(shellLine(plan.enable))}\n`);
+  },
+});
+
+const uninstall = defineCommand({
+  meta: { name: "uninstall", description: "stop the service and remove the files rig service install wrote" },
+  args: { ...serviceArgs, ...dryRunArg },
+  async run({ args }) {
+    const { spec, plan } = await planned(args);
+    if (!onDisk(plan)) {
+      if (args.json) return printJson({ removed: [] });
+      process.stdout.write(`no rig service at ${plan.service.path}\n`);
+      return;
+    }
+    checkOwnership(plan, spec);
+    const removed = [plan.service.path, ...(plan.environment ? [plan.environment.path] : [])].filter((path) =>
+      existsSync(path),
+    );
+    if (args["dry-run"]) {
+      process.stdout.write(
+        [`would run: ${shellLine(plan.unload)}`, ...removed.map((path) => `would remove ${path}`), ""].join(
+          "\n",
+        ),
+      );
+      return;
+    }
+    const unload = runManager(plan.unload);
+    for (const path of removed) rmSync(path, { force: true });
+    if (plan.reload.length) runManager(plan.reload);
+    if (args.json) return printJson({ removed, stopped: unload.ok });
+    if (!unload.ok) process.stderr.write(`${pc.yellow("note:")} ${unload.message}\n`);
+    for (const path of removed) process.stdout.write(`removed ${path}\n`);
+  },
+});
+
+const status = defineCommand({
+  meta: {
+    name: "status",
+    description: "is the service installed, current and running (exit 1 when not installed)",
+  },
+  args: { ...serviceArgs },
+  async run({ args }) {
+    const { config, plan } = await planned(args);
+    const existing = onDisk(plan);
+    const installed = Boolean(existing?.ours && existing.thisHome);
+    const environmentCurrent =
+      !plan.environment ||
+      (existsSync(plan.environment.path) &&
+        readFileSync(plan.environment.path, "utf8") === plan.environment.text);
+    const current = installed && existing!.text === plan.service.text && environmentCurrent;
+    const active = installed && runManager(plan.active).ok;
+    const gateway = await daemonStatus(config).catch(() => undefined);
+    if (!installed) process.exitCode = 1;
+    if (args.json)
+      return printJson({
+        manager: plan.manager,
+        path: plan.service.path,
+        installed,
+        current,
+        active,
+        gateway: gateway ? { running: true, pid: gateway.pid } : { running: false },
+      });
+    const state = !existing
+      ? "not installed"
+      : !installed
+        ? "another file is there (rig service install says whose)"
+        : current
+          ? "installed"
+          : "installed, but differs from what rig service install writes now: run it again";
+    process.stdout.write(
+      [
+        `${plan.manager} ${plan.service.path}: ${state}`,
+        ...(installed
+          ? [`service ${active ? pc.green("running") : "not running"}: ${shellLine(plan.enable)} starts it`]
+          : []),
+        `gateway ${gateway ? `running (pid ${gateway.pid})` : "not running"}`,
+        "",
+      ].join("\n"),
+    );
+  },
+});
+
+export default defineCommand({
+  meta: {
+    name: "service",
+    description:
+      "run the gateway as a service (systemd user unit, launchd agent): install | uninstall | status",
+  },
+  subCommands: { install, uninstall, status },
+});

@@ -1,0 +1,93 @@
+import { basename } from "node:path";
+
+// What a service that runs a home's gateway needs, whatever runs it (systemd, launchd): data in, data
+// out; the CLI gathers the facts (its own node and script, the environment) and writes the files.
+
+/** The first line of every file `rig service install` writes: a file without it is never touched. */
+export const SERVICE_MARKER = "Written by rig service install";
+
+/**
+ * Variables passed on when set where `rig service install` runs: where rig's cache and the model hubs
+ * are, which libraries and devices the runtimes use. A service starts with almost no environment.
+ */
+export const PASSED_THROUGH = [
+  "RIG_CACHE",
+  "XDG_CACHE_HOME",
+  "HF_HOME",
+  "HF_HUB_CACHE",
+  "LD_LIBRARY_PATH",
+  "DYLD_LIBRARY_PATH",
+  "CUDA_VISIBLE_DEVICES",
+  "HIP_VISIBLE_DEVICES",
+] as const;
+
+export interface ServiceSpec {
+  /** The service's own name: the unit is `rig-<name>.service`, the launchd label `rig.<name>`. */
+  name: string;
+  home: string;
+  /** The whole command: node, its flags, rig's script, `gateway run --home <home>`. */
+  argv: string[];
+  /** Written into the unit or plist: PATH, the variables passed through, rig's own. */
+  env: Record<string, string>;
+  /**
+   * The variables rig.yaml references (`${env:NAME}`): they may hold keys, so they live in a file only
+   * the user can read (systemd) or in a plist only the user can read (launchd).
+   */
+  secretEnv: Record<string, string>;
+  /** What launchd writes the daemon's stdout and stderr to (systemd keeps them in the journal). */
+  logFile: string;
+}
+
+export interface SpecInput {
+  home: string;
+  /** `--name`, else derived from the home folder's name. */
+  name?: string;
+  /** The node running rig now, and rig's script: the service runs the same rig. */
+  node: string;
+  script: string;
+  logFile: string;
+  env: NodeJS.ProcessEnv;
+  /** Names rig.yaml references as `${env:NAME}`. */
+  referenced: string[];
+}
+
+/** `~/local-llm` → `local-llm`: a name systemd and launchd both take. */
+export function serviceName(home: string): string {
+  return (
+    basename(home)
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-+|-+$/g, "") || "home"
+  );
+}
+
+function picked(env: NodeJS.ProcessEnv, names: readonly string[]): Record<string, string> {
+  return Object.fromEntries(
+    names.flatMap((name) => (env[name] === undefined ? [] : [[name, env[name]!] as [string, string]])),
+  );
+}
+
+export function serviceSpec(input: SpecInput): ServiceSpec {
+  return {
+    name: input.name ?? serviceName(input.home),
+    home: input.home,
+    // The flag `rig gateway start` gives the daemon: a small young generation keeps its memory flat.
+    argv: [input.node, "--max-semi-space-size=4", input.script, "gateway", "run", "--home", input.home],
+    env: {
+      PATH: input.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+      ...picked(input.env, PASSED_THROUGH),
+      // The daemon writes logs/gateway.log itself; this keeps it from echoing every line to stdout too.
+      RIG_DAEMON: "1",
+    },
+    secretEnv: picked(input.env, input.referenced),
+    logFile: input.logFile,
+  };
+}
+
+/** The variable names behind `${env:NAME}` references, as the config records them. */
+export function referencedNames(references: Iterable<string>): string[] {
+  const names = new Set<string>();
+  for (const reference of references)
+    for (const match of reference.matchAll(/\$\{env:([A-Za-z_][A-Za-z0-9_]*)/g)) names.add(match[1]!);
+  return [...names].sort();
+}
