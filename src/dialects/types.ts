@@ -48,12 +48,13 @@ export interface Invalid {
   message: string;
 }
 
-/** A request for an answer, or for a token count (Messages `count_tokens`, which needs no `max_tokens`). */
+/** A request for an answer, or for a token count (Messages `count_tokens`, which needs no
+ *  `max_tokens`; Gemini `:countTokens`). */
 export type RequestKind = "answer" | "count";
 
 /** A client dialect rendered from chat events. Pure: data in, data out. */
 export interface Translator {
-  dialect: "messages" | "responses";
+  dialect: "messages" | "responses" | "gemini";
   /** The first thing wrong with a request the API would refuse (missing or mistyped fields), checked
    *  before rig translates or answers it; undefined when it is well formed. */
   validate(body: Json, kind?: RequestKind): Invalid | undefined;
@@ -66,8 +67,8 @@ export interface Translator {
   /** Events rig answers with by itself, without asking the runtime (Codex's warm-up request has
    *  no input); undefined = ask the runtime. The gateway renders them with respond()/stream(). */
   localAnswer(body: Json): ChatEvent[] | undefined;
-  /** The dialect's token-count route (Messages `count_tokens`) answered by estimate when rig
-   *  translates; undefined when the dialect has no such route. */
+  /** The dialect's token-count route (Messages `count_tokens`, Gemini `:countTokens`) answered by
+   *  estimate when rig translates; undefined when the dialect has no such route. */
   countTokens(body: Json): Json | undefined;
   /** The request as passed natively to a runtime that speaks this dialect, with the fix-ups it
    *  needs (Claude Code's per-turn billing header in `system` would break prompt caching). */

@@ -1,5 +1,5 @@
 /** The API dialects a runtime can serve natively. */
-export type Dialect = "chat" | "completions" | "embeddings" | "messages" | "responses";
+export type Dialect = "chat" | "completions" | "embeddings" | "messages" | "responses" | "gemini";
 
 /** Model file formats as `rig models` tells them apart. */
 export type ModelFormat = "gguf" | "mlx" | "safetensors";
@@ -69,6 +69,70 @@ export interface FailureHint {
   message: string;
 }
 
+// Memory estimates. Reading model files and the machine is src/memory's job; adapters get what it read
+// as data and say what their runtime will do with it.
+
+/** One weight tensor as stored: its bytes, and its shape where the header gives it. */
+export interface ModelTensor {
+  name: string;
+  bytes: number;
+  /** ggml order for GGUF (dims[0] is the row length). */
+  dims?: readonly number[];
+}
+
+export type MetadataValue = number | string | boolean | readonly (number | boolean)[];
+
+/** What rig read from a model's files for an estimate. */
+export interface ModelShape {
+  format: ModelFormat;
+  tensors: readonly ModelTensor[];
+  /** GGUF metadata: scalars, and arrays of numbers or booleans (vocabularies are left out). */
+  gguf?: Readonly<Record<string, MetadataValue>>;
+  /** config.json of a Hugging Face style folder (safetensors, MLX). */
+  config?: Readonly<Record<string, unknown>>;
+}
+
+/** The machine as an estimate needs it. */
+export interface MachineShape {
+  /** Memory an accelerator has in total (every discrete GPU, or unified memory's GPU limit); 0 without one. */
+  acceleratorBytes: number;
+  /** CPU and GPU share one memory (Apple silicon). */
+  unified: boolean;
+}
+
+/** What one launch will take, in bytes. */
+export interface MemoryEstimate {
+  weights: number;
+  /** The KV cache (and any recurrent state) for the context below. */
+  kv: number;
+  /** Compute buffers, output buffers and what the runtime reserves beyond weights and KV. */
+  compute: number;
+  /** Of the total, what sits in accelerator memory and what in host RAM. */
+  accelerator: number;
+  host: number;
+  /** The context the KV cache is sized for, in tokens (all slots together). */
+  context?: number;
+  /** Requests served at once, and the context each one gets. */
+  slots?: number;
+  slotContext?: number;
+  /** Assumptions and what the estimate leaves out, in the user's terms. */
+  notes: string[];
+}
+
+/** What a running launch uses, as its runtime reports it or as the process table shows it. */
+export interface MemoryUse {
+  accelerator: number;
+  host: number;
+  /** Where the numbers come from: "llama-server log", "ollama /api/ps", "rss". */
+  source: string;
+}
+
+/** How a runtime tells what a running launch uses over HTTP (Ollama's /api/ps). */
+export interface MemoryProbe {
+  path: string;
+  read(body: unknown, model: string | undefined): MemoryUse | undefined;
+}
+
 type JsonObject = Record<string, unknown>;
 
 /**
@@ -126,6 +190,21 @@ export interface RuntimeAdapter {
   beforeStop?(input: LaunchInput): LifecycleStep[];
   failureHints: readonly FailureHint[];
   forceToolChoice?: ToolChoiceForcer;
+  /**
+   * What a launch will take before it starts, from the model's shape and the profile's flags, at
+   * `context` tokens when given (else what the launch asks for). Undefined when the runtime cannot tell
+   * before it has loaded the model.
+   */
+  estimateMemory?(
+    input: LaunchInput,
+    model: ModelShape | undefined,
+    machine: MachineShape,
+    context?: number,
+  ): MemoryEstimate | undefined;
+  /** What a running launch uses, read from the lines its log has had since it was launched. */
+  memoryInLog?(lines: readonly string[]): MemoryUse | undefined;
+  /** What a running launch uses, as the runtime's own API tells it. */
+  memoryProbe?: MemoryProbe;
 }
 
 export const COMMON_FAILURE_HINTS: readonly FailureHint[] = [

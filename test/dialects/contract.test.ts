@@ -10,12 +10,12 @@ import { type Answer, READERS, sseMessages } from "./read-answers.ts";
 const LONG_TOOL = `mcp__${"very_long_server_name_".repeat(4)}__read`;
 
 interface DialectCase {
-  /** System prompt "Be brief.", user turn "hi", tools `read_file` and LONG_TOOL. */
-  request(stream: boolean): Json;
+  /** System prompt "Be brief.", user turn `user` ("hi"), tools `read_file` and LONG_TOOL. */
+  request(stream: boolean, user?: string): Json;
   /** Requests rig answers by itself (none: every request goes to the runtime). */
   local: Json[];
-  /** The dialect has a token-count route. */
-  counts: boolean;
+  /** The dialect's token-count route: the estimate it answers for a request, and the count an answer holds. */
+  counts?: { estimate(body: Json): Json; tokens(answer: Json | undefined): number };
   /** A request that needs rig's fix-up when passed natively, and what the runtime gets instead. */
   nativeFix?: { request: Json; fixed: Json };
   /** Requests the real API refuses, with the field and the message it refuses them with. */
@@ -26,11 +26,11 @@ interface DialectCase {
 
 const CASES: Record<string, DialectCase> = {
   messages: {
-    request: (stream) => ({
+    request: (stream, user = "hi") => ({
       model: "claude-sonnet-4-5",
       max_tokens: 64,
       system: "Be brief.",
-      messages: [{ role: "user", content: "hi" }],
+      messages: [{ role: "user", content: user }],
       tools: [
         { name: "read_file", input_schema: { type: "object", properties: { path: { type: "string" } } } },
         { name: LONG_TOOL, input_schema: { type: "object" } },
@@ -38,7 +38,14 @@ const CASES: Record<string, DialectCase> = {
       stream,
     }),
     local: [],
-    counts: true,
+    counts: {
+      estimate: (body) => ({
+        input_tokens: Math.ceil(
+          JSON.stringify({ system: body.system, messages: body.messages, tools: body.tools }).length / 4,
+        ),
+      }),
+      tokens: (answer) => Number(answer?.input_tokens),
+    },
     nativeFix: {
       request: {
         model: "m",
@@ -152,7 +159,6 @@ const CASES: Record<string, DialectCase> = {
       { model: "gpt-5-codex", input: "" },
       { model: "gpt-5-codex" },
     ],
-    counts: false,
     invalid: [
       { body: { input: "hi" }, field: "model", message: "Missing required parameter: 'model'." },
       {
@@ -202,6 +208,120 @@ const CASES: Record<string, DialectCase> = {
           tool_choice: { type: "function", name: "read_file" },
           tools: [{ type: "web_search" }, { type: "namespace", name: "mcp", tools: [] }],
         },
+      },
+    ],
+  },
+  gemini: {
+    // The gateway puts the path's model and the streaming method into the body (gateway/plan.ts).
+    request: (stream, user = "hi") => ({
+      model: "gemini-2.5-pro",
+      systemInstruction: { parts: [{ text: "Be brief." }] },
+      contents: [{ role: "user", parts: [{ text: user }] }],
+      tools: [
+        {
+          functionDeclarations: [
+            { name: "read_file", parameters: { type: "OBJECT", properties: { path: { type: "STRING" } } } },
+            { name: LONG_TOOL, parametersJsonSchema: { type: "object" } },
+          ],
+        },
+      ],
+      ...(stream ? { stream: true } : {}),
+    }),
+    local: [],
+    counts: {
+      estimate: (body) => ({
+        totalTokens: Math.ceil(
+          JSON.stringify({ system: body.systemInstruction, contents: body.contents, tools: body.tools })
+            .length / 4,
+        ),
+      }),
+      tokens: (answer) => Number(answer?.totalTokens),
+    },
+    invalid: [
+      {
+        body: { model: "m" },
+        field: "contents",
+        message: "* GenerateContentRequest.contents: contents is not specified",
+      },
+      {
+        body: { contents: [] },
+        field: "contents",
+        message: "* GenerateContentRequest.contents: contents is not specified",
+      },
+      {
+        body: { contents: [{ role: "user", parts: [] }] },
+        field: "contents[0].parts",
+        message: "* GenerateContentRequest.contents[0].parts: contents.parts must not be empty.",
+      },
+      {
+        body: { contents: [{ role: "bot", parts: [{ text: "hi" }] }] },
+        field: "contents[0].role",
+        message: "Please use a valid role: user, model.",
+      },
+      {
+        body: { contents: "hi" },
+        field: "contents",
+        message: `Invalid value at 'contents' (TYPE_MESSAGE), "hi"`,
+      },
+      {
+        body: { contents: [{ role: "model", parts: [{ functionCall: { args: {} } }] }] },
+        field: "contents[0].parts[0].functionCall.name",
+        message: "* GenerateContentRequest.contents[0].parts[0].function_call.name: name is not specified",
+      },
+      {
+        body: { contents: [{ parts: [{ text: "hi" }] }], generationConfig: { maxOutputTokens: "16" } },
+        field: "generationConfig.maxOutputTokens",
+        message: `Invalid value at 'generation_config.max_output_tokens' (TYPE_INT32), "16"`,
+      },
+      {
+        body: { contents: [{ parts: [{ text: "hi" }] }], generation_config: { max_output_tokens: "16" } },
+        field: "generationConfig.maxOutputTokens",
+        message: `Invalid value at 'generation_config.max_output_tokens' (TYPE_INT32), "16"`,
+      },
+      {
+        body: {
+          contents: [{ parts: [{ text: "hi" }] }],
+          toolConfig: { functionCallingConfig: { mode: "SOMETIMES" } },
+        },
+        field: "toolConfig.functionCallingConfig.mode",
+        message: `Invalid value at 'tool_config.function_calling_config.mode' (type.googleapis.com/google.ai.generativelanguage.v1beta.FunctionCallingConfig.Mode), "SOMETIMES"`,
+      },
+      {
+        body: { model: "m" },
+        kind: "count",
+        field: "contents",
+        message: "* CountTokensRequest.contents: contents is not specified",
+      },
+    ],
+    valid: [
+      {
+        body: {
+          contents: [{ role: "user", parts: [{ text: "hi" }] }],
+          system_instruction: { parts: [{ text: "Be brief." }] },
+          generation_config: { max_output_tokens: 16, thinking_config: { thinking_budget: 0 } },
+        },
+      },
+      {
+        body: {
+          contents: [
+            {
+              role: "user",
+              parts: [{ text: "what is here?" }, { inlineData: { mimeType: "image/png", data: "iVBORw0K" } }],
+            },
+            {
+              role: "model",
+              parts: [{ text: "Looking.", thought: true }, { functionCall: { name: "ls", args: {} } }],
+            },
+            { role: "user", parts: [{ functionResponse: { name: "ls", response: { output: "a.txt" } } }] },
+          ],
+          tools: [{ googleSearch: {} }, { functionDeclarations: [{ name: "ls" }] }],
+          toolConfig: { functionCallingConfig: { mode: "ANY", allowedFunctionNames: ["ls"] } },
+          generationConfig: { temperature: 0.2, topK: 40, thinkingConfig: { includeThoughts: true } },
+        },
+      },
+      {
+        body: { generateContentRequest: { model: "models/m", contents: [{ parts: [{ text: "hi" }] }] } },
+        kind: "count",
       },
     ],
   },
@@ -402,13 +522,11 @@ for (const [dialect, translator] of Object.entries(TRANSLATORS)) {
         assert.equal(translator.countTokens(body), undefined);
         return;
       }
-      const estimate = Math.ceil(
-        JSON.stringify({ system: body.system, messages: body.messages, tools: body.tools }).length / 4,
-      );
-      assert.deepEqual(translator.countTokens(body), { input_tokens: estimate });
-      const longer = { ...body, messages: [{ role: "user", content: "hi ".repeat(400) }] };
+      const { estimate, tokens } = spec.counts;
+      assert.deepEqual(translator.countTokens(body), estimate(body));
+      const longer = spec.request(false, "hi ".repeat(400));
       assert.ok(
-        Number(translator.countTokens(longer)?.input_tokens) > estimate + 250,
+        tokens(translator.countTokens(longer)) > tokens(estimate(body)) + 250,
         "a longer request counts more",
       );
     });

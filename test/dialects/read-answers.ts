@@ -5,6 +5,7 @@ import {
   messagesStreamEventSchema,
   messagesUsageSchema,
 } from "../../src/dialects/anthropic/schema.ts";
+import { geminiAnswerSchema, geminiErrorSchema } from "../../src/dialects/gemini/schema.ts";
 import { responsesAnswerSchema, responsesStreamEventSchema } from "../../src/dialects/responses/schema.ts";
 import { SseParser } from "../../src/dialects/sse.ts";
 import type { Json } from "../../src/dialects/types.ts";
@@ -300,5 +301,78 @@ const responses: DialectReader = {
   },
 };
 
+/** Gemini counts the prompt whole (cached tokens included) and thinking apart from the candidates. */
+function geminiUsage(usage: Json): Answer["usage"] {
+  const candidates = usage.candidatesTokenCount as number;
+  const thoughts = (usage.thoughtsTokenCount as number | undefined) ?? 0;
+  assert.equal(usage.totalTokenCount, (usage.promptTokenCount as number) + candidates + thoughts);
+  return {
+    input: usage.promptTokenCount as number,
+    output: candidates + thoughts,
+    cached: (usage.cachedContentTokenCount as number | undefined) ?? 0,
+  };
+}
+
+/** The parts of one Gemini response (whole or a chunk), added to what was read so far. */
+function readParts(body: Json, answer: Answer): void {
+  const [candidate] = body.candidates as Json[];
+  for (const part of (candidate!.content as Json).parts as Json[]) {
+    const call = part.functionCall as Json | undefined;
+    if (call) answer.calls.push({ id: String(call.id), name: String(call.name), input: call.args });
+    else if (part.thought) answer.reasoning += part.text;
+    else answer.text += part.text;
+  }
+}
+
+const gemini: DialectReader = {
+  stops: { stop: "STOP", length: "MAX_TOKENS", tool_calls: "STOP" },
+
+  whole(body) {
+    assertShape(geminiAnswerSchema, body, "a GenerateContentResponse");
+    const answer = emptyAnswer();
+    readParts(body, answer);
+    const [candidate] = body.candidates as Json[];
+    answer.stop = String(candidate!.finishReason);
+    answer.usage = geminiUsage(body.usageMetadata as Json);
+    return answer;
+  },
+
+  stream(events) {
+    const answer = emptyAnswer();
+    let responseId: unknown;
+    let ended = false;
+    for (const [position, { event, data }] of events.entries()) {
+      assert.equal(event, "", "Gemini's chunks are unnamed events");
+      assert.ok(!ended, "nothing follows the chunk with the finishReason");
+      if (data.error) {
+        assertShape(geminiErrorSchema, data, "an error chunk");
+        assert.equal(position, events.length - 1, "an error chunk ends the stream");
+        continue;
+      }
+      assertShape(geminiAnswerSchema, data, "a stream chunk");
+      responseId ??= data.responseId;
+      assert.equal(data.responseId, responseId, "every chunk names the same response");
+      readParts(data, answer);
+      const [candidate] = data.candidates as Json[];
+      assert.equal(
+        candidate!.finishReason === undefined,
+        data.usageMetadata === undefined,
+        "usage comes with the finish",
+      );
+      if (candidate!.finishReason === undefined) continue;
+      answer.stop = String(candidate!.finishReason);
+      answer.usage = geminiUsage(data.usageMetadata as Json);
+      ended = true;
+    }
+    assert.ok(ended || events.at(-1)?.data.error, "the stream ends with a finishReason or an error");
+    return answer;
+  },
+
+  streamError(events) {
+    const error = events.at(-1)?.data.error as Json | undefined;
+    return error ? String(error.message) : undefined;
+  },
+};
+
 /** A reader for every dialect rig translates, by the translator's dialect. */
-export const READERS: Record<string, DialectReader> = { messages, responses };
+export const READERS: Record<string, DialectReader> = { messages, responses, gemini };

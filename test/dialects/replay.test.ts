@@ -2,10 +2,13 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { StringDecoder } from "node:string_decoder";
 import { describe, test } from "node:test";
+import type { Config } from "../../src/config/loader.ts";
 import { ChatEventBuilder, chatStreamOf, responseEvents } from "../../src/dialects/chat.ts";
 import { TRANSLATORS } from "../../src/dialects/index.ts";
 import { SseParser } from "../../src/dialects/sse.ts";
 import type { Json, TranslationContext, Translator } from "../../src/dialects/types.ts";
+import { bodyOf } from "../../src/gateway/plan.ts";
+import { matchRoute, type Route } from "../../src/gateway/routes.ts";
 import { type Answer, READERS, sseMessages } from "./read-answers.ts";
 
 // Real traffic recorded by scripts/record-fixtures.mjs (see its header for what each file is),
@@ -14,10 +17,20 @@ import { type Answer, READERS, sseMessages } from "./read-answers.ts";
 const fixture = (path: string) => readFileSync(new URL(`../fixtures/${path}`, import.meta.url));
 const fixtureJson = (path: string) => JSON.parse(fixture(path).toString("utf8")) as Json;
 
+type AgentRequest = { agent: string; path: string; body: Json };
+
+/** A recorded request as the gateway hands it to its translator (Gemini's model and streaming are in the path). */
+function routed(recorded: AgentRequest): AgentRequest {
+  const match = matchRoute("POST", recorded.path.split("?")[0]!, { agents: {} } as unknown as Config);
+  assert.equal(match.kind, "exchange", recorded.path);
+  return { ...recorded, body: bodyOf((match as { route: Route }).route, recorded.body) };
+}
+
 /** The recorded agents' requests: the contexts the replayed answers are rendered for. */
-const AGENT_REQUESTS: Record<string, { agent: string; path: string; body: Json }> = {
+const AGENT_REQUESTS: Record<string, AgentRequest> = {
   messages: fixtureJson("agent-requests/claude-code.json") as never,
   responses: fixtureJson("agent-requests/codex.json") as never,
+  gemini: routed(fixtureJson("agent-requests/gemini-cli.json") as never),
 };
 
 /** What a Chat client reads from a recorded answer, read plainly: the oracle for every rendering. */
@@ -189,7 +202,7 @@ describe("the real agents' requests", () => {
   });
 
   test("the recordings are well-formed requests of their APIs: validation lets the real agents through", () => {
-    for (const dialect of ["messages", "responses"])
+    for (const dialect of ["messages", "responses", "gemini"])
       assert.equal(TRANSLATORS[dialect]!.validate(AGENT_REQUESTS[dialect]!.body), undefined, dialect);
   });
 
@@ -245,5 +258,40 @@ describe("the real agents' requests", () => {
     assert.equal(translator.localAnswer(codex.body), undefined, "a real turn is not a warm-up");
     assert.equal(translator.countTokens(codex.body), undefined);
     assert.deepEqual(translator.nativeRequest(codex.body), codex.body);
+  });
+
+  test("Gemini CLI's turn: its system instruction first, its session context and prompt as one user turn, every function", () => {
+    const gemini = AGENT_REQUESTS.gemini!;
+    assert.match(gemini.agent, /^gemini-cli@/);
+    assert.match(gemini.path, /^\/v1beta\/models\/tiny:streamGenerateContent\?alt=sse$/);
+    const { chat, context } = chatOf("gemini");
+    const system = systemOf(chat);
+    assert.equal(system.length, 1);
+    assert.match(String(system[0]!.content), /^You are Gemini CLI/);
+    assert.equal((chat.messages as Json[]).length, 2, "the system prompt and one user turn");
+    assert.match(lastUser(chat), /^<session_context>[\s\S]*\nsay hi$/);
+    const declared = (gemini.body.tools as Array<{ functionDeclarations: Json[] }>).flatMap(
+      (tool) => tool.functionDeclarations,
+    );
+    assert.ok(declared.length > 5);
+    assert.deepEqual(
+      toolNames(chat),
+      declared.map((declaration) => declaration.name),
+    );
+    const parameters = (chat.tools as Array<{ function: { parameters: unknown } }>).map(
+      (tool) => tool.function.parameters,
+    );
+    assert.deepEqual(
+      parameters,
+      declared.map((declaration) => declaration.parametersJsonSchema),
+      "JSON schemas pass as they are",
+    );
+    assert.equal(chat.model, "tiny");
+    assert.deepEqual(chat.stream_options, { include_usage: true });
+    assert.equal(chat.max_tokens, 16_384, "the output limit rig's adapter gave Gemini CLI");
+    assert.equal(context.toolsOffered, true);
+    const translator = TRANSLATORS.gemini!;
+    assert.equal(translator.localAnswer(gemini.body), undefined);
+    assert.ok(Number(translator.countTokens(gemini.body)?.totalTokens) > 1000);
   });
 });
