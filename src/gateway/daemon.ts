@@ -16,6 +16,7 @@ import { accessPolicy, bindingProblem, frontDoor } from "./front.ts";
 import { type LockHolder, takeHomeLock } from "./home-lock.ts";
 import { ModelProxy } from "./proxy.ts";
 import { ledgerLaunchEvents, Recorder } from "./recorder.ts";
+import { errorDialectOf } from "./routes.ts";
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
@@ -30,7 +31,7 @@ function listen(
     handle(req, res).catch((error: Error) => {
       logLine(`error handling ${req.method} ${req.url?.slice(0, 200)}: ${error.stack ?? error.message}`);
       // A bug in rig answers in the caller's dialect too, and the daemon keeps serving.
-      sendError(res, req.url?.includes("/messages") ? "anthropic" : "openai", 500, error.message);
+      sendError(res, errorDialectOf(undefined, req.url ?? "/"), 500, error.message);
     });
   });
   server.keepAliveTimeout = 65_000;

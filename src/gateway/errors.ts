@@ -1,7 +1,9 @@
 import type { ServerResponse } from "node:http";
+import { googleError } from "../dialects/gemini/mapping.ts";
+import { geminiChunk } from "../dialects/gemini/stream.ts";
 
-/** How a client expects errors: OpenAI-style JSON or Anthropic-style JSON. */
-export type ErrorDialect = "openai" | "anthropic";
+/** How a client expects errors: OpenAI-style, Anthropic-style or Google-style JSON. */
+export type ErrorDialect = "openai" | "anthropic" | "google";
 
 const ANTHROPIC_TYPES: Record<number, string> = {
   400: "invalid_request_error",
@@ -33,6 +35,7 @@ export function errorBody(
   if (dialect === "anthropic") {
     return { type: "error", error: { type: ANTHROPIC_TYPES[status] ?? "api_error", message, ...marker } };
   }
+  if (dialect === "google") return googleError(status, message, marker);
   return {
     error: { message, type: OPENAI_TYPES[status] ?? "server_error", param: null, code: null, ...marker },
   };
@@ -54,10 +57,12 @@ export function sendError(res: ServerResponse, dialect: ErrorDialect, status: nu
 
 /** The SSE event that ends a stream with an error, in the stream's own dialect. */
 export function sseError(
-  dialect: "chat" | "messages" | "responses" | "completions",
+  dialect: "chat" | "messages" | "responses" | "completions" | "gemini",
   message: string,
   type = "api_error",
 ): string {
+  // Google's streams end with an error chunk (the status is already sent: the code says what failed).
+  if (dialect === "gemini") return geminiChunk(googleError(500, message, { rig: true }));
   if (dialect === "messages") {
     return `event: error\ndata: ${JSON.stringify({ type: "error", error: { type, message, rig: true } })}\n\n`;
   }

@@ -46,6 +46,15 @@ export function openStream(res: ServerResponse, server: string): void {
   if (!res.headersSent) writeHead(res, 200, { ...SSE_HEADERS, "x-rig-server": server });
 }
 
+/**
+ * What a streaming client is sent every few seconds while its server starts, so that neither it nor a
+ * proxy in between times out: an SSE comment, or for Gemini a blank line (Google's JS client, which
+ * Gemini CLI bundles, parses only `data:` events and would wait forever behind a comment).
+ */
+export function startingNotice(route: Route, server: string): string {
+  return streamDialectOf(route) === "gemini" ? "\n" : `: rig is starting ${server}\n\n`;
+}
+
 function holdsStream(res: ServerResponse): boolean {
   return String(res.getHeader("content-type") ?? "").includes("text/event-stream");
 }

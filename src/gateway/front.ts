@@ -9,6 +9,7 @@ import { type AccessPolicy, corsHeaders, guard, hasApiKey, isLoopbackHost } from
 import { sendJson } from "./http.ts";
 import type { ModelProxy } from "./proxy.ts";
 import type { Recorder } from "./recorder.ts";
+import { errorDialectOf } from "./routes.ts";
 
 /** Binds on every address: the Host names served are the machine's own addresses and name. */
 const WILDCARDS = new Set(["0.0.0.0", "::", "[::]"]);
@@ -51,10 +52,6 @@ export function bindingProblem(config: Config): string | undefined {
   return `gateway.host is ${host}: listening beyond loopback without gateway.api_key lets anyone who reaches this machine use your models and stop your servers; set gateway.api_key (e.g. \${env:RIG_API_KEY}), or gateway.insecure_no_key: true to accept that`;
 }
 
-function dialectOfPath(path: string): "anthropic" | "openai" {
-  return path.includes("/messages") ? "anthropic" : "openai";
-}
-
 function isPagePath(path: string): boolean {
   return path === "/ui" || path.startsWith("/ui/");
 }
@@ -89,7 +86,7 @@ export function frontDoor(deps: FrontDeps): (req: IncomingMessage, res: ServerRe
     if (refusal) {
       // A browser opening the page without the key is shown where to type it.
       if (refusal.status === 401 && isPagePath(path) && method === "GET") return signInFirst(res);
-      return sendError(res, dialectOfPath(path), refusal.status, refusal.message);
+      return sendError(res, errorDialectOf(undefined, path), refusal.status, refusal.message);
     }
     for (const [name, value] of Object.entries(corsHeaders(req.headers.origin, policy)))
       res.setHeader(name, value);

@@ -90,10 +90,20 @@ function resolveServer({ body, agent, config }: ExchangeRequest): Server | Excha
   };
 }
 
+/**
+ * The body as its dialect's translator reads it: a route that names the model in its path and streams
+ * by its method (Gemini's) puts both into the body, so that every later step reads them in one place.
+ */
+export function bodyOf(route: Route, body: Json): Json {
+  if (route.model === undefined) return body;
+  return { ...body, model: route.model, ...(route.stream ? { stream: true } : {}) };
+}
+
 /** Decides native, translated, forced or local, and builds the exact upstream payload. */
 export function planExchange(request: ExchangeRequest): ExchangePlan {
-  const { route, body, agent } = request;
-  const resolved = resolveServer(request);
+  const { route, agent } = request;
+  const body = bodyOf(route, request.body);
+  const resolved = resolveServer({ ...request, body });
   if ("kind" in resolved) return resolved;
   const server = resolved;
   const runtime = runtimeFor(server.runtime);

@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import { type Agent, type Config, findServer, type Server } from "../config/loader.ts";
+import { geminiModelList } from "../dialects/gemini/mapping.ts";
 import type { RequestRecord } from "../ledger/ledger.ts";
 import type { LastExit, ServerStatus } from "../supervisor/status.ts";
 import { sendError } from "./errors.ts";
-import { type Exchange, type ExchangeFacts, failExchange, openStream } from "./exchange.ts";
+import { type Exchange, type ExchangeFacts, failExchange, openStream, startingNotice } from "./exchange.ts";
 import { BodyTooLarge, readBody, sendJson } from "./http.ts";
 import { parseJsonBody, planExchange } from "./plan.ts";
 import { respondForced } from "./respond/forced.ts";
@@ -52,7 +53,7 @@ export class ModelProxy {
     const match = matchRoute(req.method ?? "GET", path, config);
     if (match.kind === "none") return false;
     if (match.kind === "refuse") sendError(res, match.dialect, match.status, match.message);
-    else if (match.kind === "models") this.listModels(res, config, match.agent);
+    else if (match.kind === "models") this.listModels(res, config, match.agent, match.listing);
     else
       await this.exchange(
         this.openExchange(req, res, match.route, match.dialect, match.agent, path),
@@ -62,7 +63,12 @@ export class ModelProxy {
     return true;
   }
 
-  private listModels(res: ServerResponse, config: Config, agent: Agent | undefined): void {
+  private listModels(
+    res: ServerResponse,
+    config: Config,
+    agent: Agent | undefined,
+    listing?: "gemini",
+  ): void {
     const states = new Map(this.deps.supervisor.status().map((status) => [status.name, status.state]));
     const servers = agent ? [findServer(config, agent.server)!] : Object.values(config.servers);
     const data = servers.map((server) => ({
@@ -76,7 +82,7 @@ export class ModelProxy {
       context: server.context ?? null,
       state: states.get(server.name) ?? "stopped",
     }));
-    sendJson(res, 200, { object: "list", data });
+    sendJson(res, 200, listing === "gemini" ? geminiModelList(data) : { object: "list", data });
   }
 
   private openExchange(
@@ -172,7 +178,7 @@ export class ModelProxy {
     if (stream && !supervisor.endpoint(server.name)) {
       const tick = () => {
         openStream(ex.res, server.name);
-        ex.res.write(`: rig is starting ${server.name}\n\n`);
+        ex.res.write(startingNotice(ex.route, server.name));
         startingTimer = setTimeout(tick, STARTING_COMMENT_MS);
       };
       startingTimer = setTimeout(tick, 1000);

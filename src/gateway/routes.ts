@@ -9,6 +9,10 @@ export interface Route {
   path: string;
   dialect: Dialect;
   name: string;
+  /** The model a route names in its path (Gemini's `/v1beta/models/{model}:…`), not in its body. */
+  model?: string;
+  /** The route streams by what it is (Gemini's `:streamGenerateContent`), not by a body flag. */
+  stream?: boolean;
 }
 
 export const ROUTES: Readonly<Record<string, Route>> = {
@@ -24,14 +28,25 @@ export const ROUTES: Readonly<Record<string, Route>> = {
   "/v1/responses": { path: "/v1/responses", dialect: "responses", name: "responses" },
 };
 
+/** Gemini's methods, by the name a path ends with, and the route names the ledger records. */
+const GEMINI_METHODS: Readonly<Record<string, { name: string; stream?: boolean }>> = {
+  generateContent: { name: "generate_content" },
+  streamGenerateContent: { name: "stream_generate_content", stream: true },
+  countTokens: { name: "count_tokens" },
+};
+
 /** The dialect of the SSE stream a route answers with (embeddings never stream; Chat is the fallback). */
-export type StreamDialect = "chat" | "messages" | "responses" | "completions";
+export type StreamDialect = "chat" | "messages" | "responses" | "completions" | "gemini";
 
 export function streamDialectOf(route: Route): StreamDialect {
   return route.dialect === "embeddings" ? "chat" : route.dialect;
 }
 
+const isGeminiPath = (path: string) => /^(\/agents\/[^/]+)?\/v1beta(\/|$)/.test(path);
+
+/** How errors on a path are shaped: by its route's dialect, else by what the path looks like. */
 export function errorDialectOf(route: Route | undefined, path: string): ErrorDialect {
+  if (route?.dialect === "gemini" || isGeminiPath(path)) return "google";
   return route?.dialect === "messages" || path.includes("/messages") ? "anthropic" : "openai";
 }
 
@@ -56,7 +71,8 @@ export function decodedName(segment: string): string | { message: string } {
 /** What the gateway does with a request path, decided before the body is read. */
 export type RouteMatch =
   | { kind: "none" }
-  | { kind: "models"; agent?: Agent }
+  /** A model list: OpenAI's shape, or Google's (`listing: "gemini"`). */
+  | { kind: "models"; agent?: Agent; listing?: "gemini" }
   | { kind: "exchange"; route: Route; agent?: Agent; dialect: ErrorDialect }
   | { kind: "refuse"; status: number; dialect: ErrorDialect; message: string };
 
@@ -81,13 +97,14 @@ export function matchRoute(method: string, path: string, config: Config): RouteM
       };
     }
   }
+  if (isGeminiPath(rest)) return matchGeminiRoute(method, rest, agent);
   if (!rest.startsWith("/v1/") && rest !== "/v1") {
     if (!agentMatch) return { kind: "none" };
     return {
       kind: "refuse",
       status: 404,
       dialect: "openai",
-      message: `no route ${method} ${path}: agent routes live under /agents/<agent>/v1/`,
+      message: `no route ${method} ${path}: agent routes live under /agents/<agent>/v1/ (or /v1beta/ for Gemini)`,
     };
   }
   if (rest === "/v1/models" && method === "GET") return { kind: "models", agent };
@@ -104,4 +121,31 @@ export function matchRoute(method: string, path: string, config: Config): RouteM
     };
   }
   return { kind: "exchange", route, agent, dialect: errorDialectOf(route, path) };
+}
+
+/** Gemini's routes: the model and the method are in the path (`/v1beta/models/{model}:generateContent`). */
+function matchGeminiRoute(method: string, path: string, agent: Agent | undefined): RouteMatch {
+  if (path === "/v1beta/models" && method === "GET") return { kind: "models", agent, listing: "gemini" };
+  const refuse = (status: number, message: string): RouteMatch => ({
+    kind: "refuse",
+    status,
+    dialect: "google",
+    message,
+  });
+  const call = /^\/v1beta\/models\/(.+):([A-Za-z]+)$/.exec(path);
+  const known = call && Object.hasOwn(GEMINI_METHODS, call[2]!) ? GEMINI_METHODS[call[2]!] : undefined;
+  if (!call || !known)
+    return refuse(
+      404,
+      `no route ${method} ${path}; rig serves POST /v1beta/models/{model}:${Object.keys(GEMINI_METHODS).join("|:")} and GET /v1beta/models`,
+    );
+  if (method !== "POST") return refuse(405, `${path} takes POST`);
+  const model = decodedName(call[1]!);
+  if (typeof model !== "string") return refuse(400, model.message);
+  return {
+    kind: "exchange",
+    route: { path, dialect: "gemini", ...known, model: model.replace(/^models\//, "") },
+    agent,
+    dialect: "google",
+  };
 }
