@@ -10,7 +10,7 @@
 //       scripted-tool-calls     test/support/scripted-upstream.mjs streaming text and two tool calls
 //                               whose arguments arrive in fragments (the tiny model never calls a tool)
 //   agent-requests/<agent>.json
-//       the request bodies the pinned agent CLIs (scripts/install-agents.mjs) send, pointed by rig's
+//       the requests the pinned agent CLIs (Claude Code, Codex, Gemini CLI) send, pointed by rig's
 //       own harness adapters at a capturing server that answers with rig's translators. Claude Code
 //       runs with its billing header on (rig's harness turns it off; clients that are not launched by
 //       rig send it), so the fixture shows what nativeRequest removes. Every string over 400
@@ -18,14 +18,14 @@
 //
 // Run it when the runtime, the tiny model or an agent's pinned version changes, on one machine at a
 // time (it starts llama-server and the agents on two cores):
-//   npm run build && node dist/main.mjs install llama.cpp && node scripts/install-agents.mjs claude-code codex
+//   npm run build && node dist/main.mjs install llama.cpp && node scripts/install-agents.mjs claude-code codex gemini-cli
 //   flock /tmp/rig-heavy.lock node scripts/record-fixtures.mjs [streams] [agents]
 // then review the diff of test/fixtures/ and run test/dialects/replay.test.ts.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 // rig's own modules are TypeScript: run under tsx.
@@ -221,26 +221,33 @@ async function capturingServer() {
     const path = req.url ?? "";
     requests.push({ method: req.method, path, body });
     const route = path.split("?")[0];
-    const translator = route.endsWith("/messages")
-      ? TRANSLATORS.messages
-      : route.endsWith("/responses")
-        ? TRANSLATORS.responses
-        : undefined;
-    if (route.endsWith("/count_tokens")) {
-      res.writeHead(200, { "content-type": "application/json" });
-      return res.end(JSON.stringify(TRANSLATORS.messages.countTokens(body)));
-    }
+    // Gemini names the model and whether it streams in the path, as the gateway's routes read it.
+    const gemini = /\/v1beta\/models\/(.+):(\w+)$/.exec(route);
+    const translator = gemini
+      ? TRANSLATORS.gemini
+      : route.endsWith("/messages") || route.endsWith("/count_tokens")
+        ? TRANSLATORS.messages
+        : route.endsWith("/responses")
+          ? TRANSLATORS.responses
+          : undefined;
     if (!translator) {
       res.writeHead(404, { "content-type": "application/json" });
       return res.end(JSON.stringify({ error: { message: `no route ${route}` } }));
     }
-    const { context } = translator.toChat(body);
-    const events = translator.localAnswer(body) ?? [
+    const request = gemini
+      ? { ...body, model: gemini[1], ...(gemini[2] === "streamGenerateContent" ? { stream: true } : {}) }
+      : body;
+    if (route.endsWith("/count_tokens") || gemini?.[2] === "countTokens") {
+      res.writeHead(200, { "content-type": "application/json" });
+      return res.end(JSON.stringify(translator.countTokens(request)));
+    }
+    const { context } = translator.toChat(request);
+    const events = translator.localAnswer(request) ?? [
       { type: "text", text: "hi" },
       { type: "finish", reason: "stop" },
       { type: "usage", input: context.inputTokens ?? 0, output: 1 },
     ];
-    if (body.stream) {
+    if (request.stream) {
       const renderer = translator.stream(context);
       res.writeHead(200, { "content-type": "text/event-stream" });
       return res.end(renderer.push(events) + renderer.end());
@@ -268,6 +275,10 @@ async function captureAgent(name, headlessArgs, withoutEnv = []) {
     const env = { ...process.env, ...launch.env, HOME: work, CODEX_HOME: join(work, ".codex"), CI: "1" };
     for (const key of withoutEnv) delete env[key];
     mkdirSync(env.CODEX_HOME, { recursive: true });
+    for (const file of launch.files) {
+      mkdirSync(dirname(file.path), { recursive: true });
+      writeFileSync(file.path, file.content);
+    }
     const child = spawn(launch.command, [...launch.args, ...headlessArgs], {
       cwd: work,
       env,
@@ -320,6 +331,17 @@ async function recordAgents() {
   );
   if (!codexTurn) throw new Error(`Codex sent no turn: ${codex.map((request) => request.path).join(", ")}`);
   writeAgentRequest("codex.json", "codex", codexTurn);
+
+  const gemini = await captureAgent("gemini-cli", ["-p", "say hi", "-o", "json", "--skip-trust"]);
+  const geminiTurn = gemini.find(
+    (request) =>
+      request.path.includes(":streamGenerateContent") &&
+      JSON.stringify(request.body.contents ?? []).includes("say hi") &&
+      request.body.tools?.length,
+  );
+  if (!geminiTurn)
+    throw new Error(`Gemini CLI sent no turn: ${gemini.map((request) => request.path).join(", ")}`);
+  writeAgentRequest("gemini-cli.json", "gemini-cli", geminiTurn);
 }
 
 const what = process.argv.slice(2);

@@ -24,6 +24,9 @@ export interface AgentPin {
   version: string;
   /** The executable the package installs. */
   bin: string;
+  /** What the package's install script fetches from outside the npm registry: where that host is
+   *  unreachable the install fails, and the tests that need the agent are skipped, saying so. */
+  downloads?: string;
 }
 
 /** Keyed by harness name. */
@@ -33,6 +36,18 @@ export const AGENT_PINS: Readonly<Record<string, AgentPin>> = {
   "qwen-code": { package: "@qwen-code/qwen-code", version: "0.15.10", bin: "qwen" },
   pi: { package: "@mariozechner/pi-coding-agent", version: "0.73.1", bin: "pi" },
   opencode: { package: "opencode-ai", version: "1.18.33", bin: "opencode" },
+  "gemini-cli": { package: "@google/gemini-cli", version: "0.61.0", bin: "gemini" },
+  copilot: { package: "@github/copilot", version: "1.0.102", bin: "copilot" },
+  crush: {
+    package: "@charmland/crush",
+    version: "0.96.1",
+    bin: "crush",
+    downloads: "the crush binary from github.com/charmbracelet/crush/releases",
+  },
+  cline: { package: "cline", version: "3.0.65", bin: "cline" },
+  // 7.8.1 names a Linux binary package (@kilocode/cli-linux-x64@7.8.1) that the registry does not have.
+  kilo: { package: "@kilocode/cli", version: "7.7.7", bin: "kilo" },
+  continue: { package: "@continuedev/cli", version: "1.5.47", bin: "cn" },
 };
 
 export interface InstalledAgent {
