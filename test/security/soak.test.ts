@@ -3,11 +3,12 @@
 // SIGKILL. Reports requests sent, answered, errors the client was told about, lost (hung or cut
 // without a word: must be 0), orphans after the stop (0) and daemon crashes (0).
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { after, test } from "node:test";
 import { isAlive, sleep } from "../../src/system/process.ts";
 import { rig, rigJson } from "../support/cli.ts";
 import { makeHome } from "../support/home.ts";
+import { processesOf } from "../support/processes.ts";
 import { type PsRow, scriptedServer, tinyServers } from "../support/stack.ts";
 
 const SOAK_MS = Number(process.env.SOAK_MS ?? 60_000);
@@ -40,18 +41,6 @@ async function exchange(url: string, path: string, body: unknown): Promise<Outco
   if (!(body as { stream?: boolean }).stream) return "answered";
   if (/^event: error|"error":\{/m.test(text)) return "told";
   return /data: \[DONE\]|event: message_stop/.test(text) ? "answered" : "lost";
-}
-
-/** Processes whose environment names this home: the daemon and everything it started. */
-function processesOf(home: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
-    try {
-      const environ = readFileSync(`/proc/${entry}/environ`, "utf8").split("\0");
-      if (environ.includes(`RIG_HOME=${home}`) && isAlive(Number(entry))) pids.push(Number(entry));
-    } catch {}
-  }
-  return pids;
 }
 
 const home = await makeHome(
