@@ -5,7 +5,13 @@ import { agentPin } from "../install/agents.ts";
 export const DEMO_MARKER = "# written by rig demo";
 
 /** The agents the demo configures: every harness with a version rig verified, so `rig install` has it. */
-export const DEMO_HARNESSES = Object.keys(HARNESSES).filter((harness) => agentPin(harness));
+/**
+ * The agents the demo configures and installs: the five whose CLIs install from npm in seconds. The
+ * others are one `rig install <harness>` and one `rig add agent` away.
+ */
+export const DEMO_HARNESSES = ["claude-code", "codex", "qwen-code", "pi", "opencode"].filter(
+  (harness) => HARNESSES[harness] && agentPin(harness),
+);
 
 /**
  * The demo's rig.yaml: one tiny llama.cpp server and one agent per harness in DEMO_HARNESSES;
