@@ -137,6 +137,8 @@ class Cursor {
 export interface ReadOptions {
   /** Materialise array values (vocabularies are large: the inventory skips them). */
   arrays?: boolean;
+  /** Materialise arrays of numbers and booleans only (per-layer shapes), never the string lists. */
+  numericArrays?: boolean;
 }
 
 /** Reads a GGUF header: metadata and tensor infos, never the weights. */
@@ -157,7 +159,10 @@ export function readGguf(path: string, options: ReadOptions = {}): GgufFile {
       if (type === GgufType.ARRAY) {
         const itemType = cursor.u32() as GgufTypeId;
         const length = Number(cursor.u64());
-        if (options.arrays) {
+        if (
+          options.arrays ||
+          (options.numericArrays && itemType !== GgufType.STRING && itemType !== GgufType.ARRAY)
+        ) {
           const values: GgufScalar[] = [];
           for (let j = 0; j < length; j++)
             values.push(itemType === GgufType.STRING ? cursor.string() : cursor.scalar(itemType));
@@ -187,6 +192,21 @@ export function readGguf(path: string, options: ReadOptions = {}): GgufFile {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The bytes each tensor's data takes, in header order, from the gaps between data offsets (the last runs
+ * to the end of the file): exact for every quantisation type, known or new, give or take alignment.
+ */
+export function tensorByteSizes(file: GgufFile, fileBytes: number): number[] {
+  const byOffset = file.tensors.map((tensor, index) => ({ index, offset: Number(tensor.offset) }));
+  byOffset.sort((a, b) => a.offset - b.offset);
+  const sizes = new Array<number>(file.tensors.length).fill(0);
+  const dataBytes = fileBytes - file.dataOffset;
+  byOffset.forEach(({ index, offset }, position) => {
+    sizes[index] = Math.max(0, (byOffset[position + 1]?.offset ?? dataBytes) - offset);
+  });
+  return sizes;
 }
 
 export function scalarOf(metadata: Map<string, GgufValue>, key: string): GgufScalar | undefined {
@@ -233,16 +253,20 @@ class Builder {
     this.buffer = Buffer.alloc(1 << 20);
     this.used = 0;
   }
+  // Reserve before reading `this.buffer`: reserving may replace it with a larger one.
   u32(value: number): void {
-    this.buffer.writeUInt32LE(value, this.reserve(4));
+    const at = this.reserve(4);
+    this.buffer.writeUInt32LE(value, at);
   }
   u64(value: number | bigint): void {
-    this.buffer.writeBigUInt64LE(BigInt(value), this.reserve(8));
+    const at = this.reserve(8);
+    this.buffer.writeBigUInt64LE(BigInt(value), at);
   }
   string(value: string): void {
     const length = Buffer.byteLength(value, "utf8");
     this.u64(length);
-    this.buffer.write(value, this.reserve(length), "utf8");
+    const at = this.reserve(length);
+    this.buffer.write(value, at, "utf8");
   }
   scalar(type: GgufTypeId, value: GgufScalar): void {
     if (type === GgufType.STRING) {

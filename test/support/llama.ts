@@ -19,7 +19,7 @@ export function llamaServer(): string {
  */
 export async function tinyModel(options: { endsTurns?: boolean } = {}): Promise<string> {
   const dir = join(cacheRoot(), "test-models");
-  const path = join(dir, options.endsTurns ? "tiny-turns-v1.gguf" : "tiny-v2.gguf");
+  const path = join(dir, options.endsTurns ? "tiny-turns-v2.gguf" : "tiny-v3.gguf");
   if (existsSync(path)) return path;
   mkdirSync(dir, { recursive: true });
   const source = await ensureLlamaSource();
