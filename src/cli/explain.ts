@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { defineCommand } from "citty";
+import { formatSize } from "../config/duration.ts";
 import { type Agent, type Config, findServer, type Server } from "../config/loader.ts";
 import { didYouMean } from "../config/problems.ts";
 import type { RequestRules } from "../config/schema.ts";
@@ -7,20 +8,26 @@ import { redactSecrets } from "../config/secrets.ts";
 import { gatewayUrl } from "../config/urls.ts";
 import { agentFacts, serverFacts } from "../docs/facts.ts";
 import { harnessFor } from "../harnesses/index.ts";
+import { type Budget, budgetOf } from "../memory/budget.ts";
+import { fitReport } from "../memory/fit.ts";
+import { readMachine } from "../memory/machine.ts";
 import { shellLine } from "../system/shell.ts";
 import { pc } from "./colors.ts";
 import { homeArg, jsonArg, loadOrExit, printJson, RigError } from "./common.ts";
+import { inPools } from "./fit.ts";
 
 // What explain prints goes into terminals, pastes and bug reports: secrets are shown as their references.
 
-function explainServer(config: Config, server: Server) {
+function explainServer(config: Config, server: Server, budget: Budget) {
+  const { server: _name, runtime: _runtime, ...memory } = fitReport(config, server, budget, {});
   return redactSecrets(config, {
     ...serverFacts(config, server),
     where: config.where(["servers", server.name]),
+    memory,
   });
 }
 
-function explainAgent(config: Config, agent: Agent) {
+function explainAgent(config: Config, agent: Agent, budget: Budget) {
   const facts = agentFacts(config, agent);
   const server = findServer(config, agent.server)!;
   return redactSecrets(config, {
@@ -37,7 +44,7 @@ function explainAgent(config: Config, agent: Agent) {
       env: facts.env,
       where: config.where(["agents", agent.name]),
     },
-    server: explainServer(config, server),
+    server: explainServer(config, server, budget),
     gateway: facts.gateway,
     request: { server: server.request, agent: agent.request },
     harness: facts.launch,
@@ -73,7 +80,20 @@ function serverLines(server: ReturnType<typeof explainServer>): string[] {
     `timeouts  start ${server.timeout.start}, response ${server.timeout.response}`,
     `speaks    ${server.native_dialects.join(", ")} (translate: ${server.translate})`,
     ...(server.notes ? [`notes     ${server.notes}`] : []),
+    ...memoryLines(server.memory),
     pc.dim(`defined   ${server.where.file}:${server.where.line}:${server.where.col}`),
+  ];
+}
+
+/** Its memory in one line (`rig fit` has the whole report). */
+function memoryLines(memory: ReturnType<typeof explainServer>["memory"]): string[] {
+  if (memory.total === null) return [`memory    ${pc.dim(memory.notes.at(-1) ?? "unknown")}`];
+  const parts = memory.estimate
+    ? `: weights ${formatSize(memory.estimate.weights)} + KV ${formatSize(memory.estimate.kv)}${memory.context ? ` at ${memory.context} tokens` : ""} + compute ${formatSize(memory.estimate.compute)}`
+    : "";
+  const fits = memory.fits ? "fits the budget" : pc.red("does not fit the budget (rig fit)");
+  return [
+    `memory    ${formatSize(memory.total)} in ${inPools(memory.where)} ${pc.dim(`(${memory.source}${parts})`)}; ${fits}`,
   ];
 }
 
@@ -98,6 +118,7 @@ export default defineCommand({
   },
   async run({ args }) {
     const config = await loadOrExit(args.home, { positions: true });
+    const budget = budgetOf(config.memory, await readMachine());
     const agent = config.agents[args.name];
     const server = agent ? undefined : findServer(config, args.name);
     if (!agent && !server) {
@@ -107,7 +128,7 @@ export default defineCommand({
       );
     }
     if (agent) {
-      const facts = explainAgent(config, agent);
+      const facts = explainAgent(config, agent, budget);
       if (args.json) return printJson(facts);
       const rules = [
         ...rulesLines("server", facts.request.server),
@@ -144,7 +165,7 @@ export default defineCommand({
     }
     const facts = {
       kind: "server" as const,
-      ...explainServer(config, server!),
+      ...explainServer(config, server!, budget),
       gateway: { url: gatewayUrl(config), model: server!.name },
     };
     const users = Object.values(config.agents).filter(

@@ -6,10 +6,21 @@ import { findDuplicates } from "../inventory/duplicates.ts";
 import { formatParams } from "../inventory/formats.ts";
 import { missingModels, referencesOf } from "../inventory/references.ts";
 import { type FoundModel, scanModels } from "../inventory/scan.ts";
+import { readModelShape } from "../memory/shape.ts";
 import { pc } from "./colors.ts";
 import { homeArg, jsonArg, loadOrExit, printJson } from "./common.ts";
 import { progress } from "./progress.ts";
 import { table } from "./table.ts";
+
+/** What loading its weights takes, from the headers rig already reads; null when they cannot be read. */
+function weightsBytes(model: FoundModel): number | null {
+  if (model.error) return null;
+  try {
+    return readModelShape(model.path).tensors.reduce((sum, tensor) => sum + tensor.bytes, 0);
+  } catch {
+    return null;
+  }
+}
 
 /** Progress that stays silent for scans that finish within a second. */
 function quietProgress(label: string) {
@@ -81,6 +92,7 @@ export default defineCommand({
       quant: model.facts.quant ?? null,
       context: model.facts.context ?? null,
       size: model.size,
+      weights_bytes: weightsBytes(model),
       files: model.files.length,
       referenced_by: references.get(model)!,
       duplicate_of: keptBy.get(model)?.path ?? null,

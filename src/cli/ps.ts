@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { formatDuration } from "../config/duration.ts";
+import { formatDuration, formatSize } from "../config/duration.ts";
 import { type ServerStatus, stoppedStatus } from "../supervisor/status.ts";
 import { pc } from "./colors.ts";
 import { homeArg, jsonArg, loadOrExit, printJson } from "./common.ts";
@@ -27,7 +27,15 @@ const JSON_FIELDS = [
   "in_flight",
   "error",
   "last_exit",
+  "memory_bytes",
+  "memory_estimate_bytes",
 ] as const satisfies readonly (keyof ServerStatus)[];
+
+/** What it was measured using, or what rig counts it as until then. */
+function memoryCell(server: ServerStatus): string {
+  if (server.memory_bytes !== null) return formatSize(server.memory_bytes);
+  return server.memory_estimate_bytes === null ? "" : pc.dim(`~${formatSize(server.memory_estimate_bytes)}`);
+}
 
 export default defineCommand({
   meta: { name: "ps", description: "running servers: pid, port, uptime, state, ttl left, requests" },
@@ -62,10 +70,11 @@ export default defineCommand({
       server.uptime_s === null ? "" : formatDuration(server.uptime_s * 1000),
       server.ttl_left_s === null ? "" : formatDuration(server.ttl_left_s * 1000),
       `${server.requests}${server.in_flight ? ` (${server.in_flight} now)` : ""}`,
+      memoryCell(server),
       server.runtime,
     ]);
     process.stdout.write(
-      `${table(["server", "state", "pid", "port", "uptime", "ttl left", "requests", "runtime"], rows)}\n`,
+      `${table(["server", "state", "pid", "port", "uptime", "ttl left", "requests", "memory", "runtime"], rows)}\n`,
     );
     for (const server of servers.filter((candidate) => candidate.error))
       process.stdout.write(`${pc.red(server.name)}: ${server.error}\n`);

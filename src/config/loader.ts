@@ -15,6 +15,8 @@ export interface Server extends ServerConfig {
   /** model: resolved to an absolute path where the runtime takes a path. */
   modelPath?: string;
   ttlMs: number;
+  /** `memory:` in bytes: what the profile says it takes, instead of rig's estimate. */
+  memoryBytes?: number;
   startTimeoutMs: number;
   responseTimeoutMs: number;
   /** Hash of everything that shapes this server's launch: a change means a restart on next use. */
@@ -39,6 +41,8 @@ export interface Config {
     insecureNoKey: boolean;
   };
   paths: { models: string[]; bin: string };
+  /** What servers may take together; `auto` reads the machine. */
+  memory: { gpu: "auto" | number; ram: "auto" | number; reserve: number };
   runtimes: Partial<Record<string, { command: string[] }>>;
   harnesses: Partial<Record<string, { command: string[] }>>;
   servers: Record<string, Server>;
@@ -100,7 +104,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<Config> {
 // the commands a person types all day (ls, ps, run) skip YAML parsing and schema validation. Configs
 // that reference ${env:…} are not cached: expanded secrets never land on disk. A literal api_key
 // can still be in it, so only its owner may read it.
-const CACHE_FORMAT = 1;
+const CACHE_FORMAT = 2;
 
 interface CacheEntry {
   format: number;
@@ -223,6 +227,7 @@ function resolve(
         name,
         modelPath,
         ttlMs: server.ttl === undefined ? 0 : parseDuration(server.ttl),
+        memoryBytes: server.memory === undefined ? undefined : parseSize(server.memory),
         startTimeoutMs:
           server.timeout.start === undefined
             ? adapter.defaultStartTimeoutMs
@@ -254,6 +259,11 @@ function resolve(
     paths: {
       models: raw.paths.models.map((path) => resolveConfigPath(path, home.root)),
       bin: resolveConfigPath(raw.paths.bin, home.root),
+    },
+    memory: {
+      gpu: raw.memory.gpu === "auto" ? "auto" : parseSize(raw.memory.gpu),
+      ram: raw.memory.ram === "auto" ? "auto" : parseSize(raw.memory.ram),
+      reserve: parseSize(raw.memory.reserve),
     },
     runtimes,
     harnesses,

@@ -82,6 +82,8 @@ export const serverSchema = z
       .describe("use the runtime's own dialect or translate"),
     request: requestRulesSchema.default({}),
     notes: z.string().optional().describe("why these flags: measurements, caveats"),
+    memory: size.optional().describe("what this server takes in memory: overrides rig's estimate"),
+    priority: z.number().int().default(0).describe("higher starts first when servers wait for memory"),
   })
   .superRefine((server, ctx) => {
     const adapter = runtimeFor(server.runtime);
@@ -144,6 +146,21 @@ function refuseReservedNames(servers: Record<string, unknown>, ctx: z.Refinement
   }
 }
 
+const memoryLimit = z
+  .union([z.literal("auto"), size])
+  .default("auto")
+  .describe("auto (read the machine) or a size");
+
+export const memorySchema = z
+  .strictObject({
+    gpu: memoryLimit.describe(
+      "GPU memory rig's servers may use: auto (nvidia-smi, rocm-smi, macOS) or a size",
+    ),
+    ram: memoryLimit.describe("RAM rig's servers may use: auto (the machine's memory) or a size"),
+    reserve: size.default("2GB").describe("memory kept free for everything else"),
+  })
+  .describe("how much memory servers may take together; rig evicts idle servers to stay within it");
+
 export const configSchema = z.strictObject({
   version: z.literal(1).optional(),
   gateway: z
@@ -190,6 +207,7 @@ export const configSchema = z.strictObject({
     .describe("more YAML files (globs, relative to the home) merged in"),
   runtimes: z.partialRecord(z.enum(RUNTIME_KINDS), executableOverride).default({}),
   harnesses: z.partialRecord(z.enum(HARNESS_NAMES), executableOverride).default({}),
+  memory: memorySchema.default({ gpu: "auto", ram: "auto", reserve: "2GB" }),
   servers: z.record(name, serverSchema).default({}).superRefine(refuseReservedNames),
   agents: z.record(name, agentSchema).default({}),
 });

@@ -44,6 +44,11 @@ const MIGRATIONS: string[] = [
   // Prompt tokens the runtime's cache served: a turn that threw the cache away shows as 0 here.
   `ALTER TABLE requests ADD COLUMN cached_tokens INTEGER;
    CREATE INDEX requests_by_agent ON requests (agent, id);`,
+  // What each launch was measured using (its peak) beside what rig counted it as before it ran; a
+  // profile's next launch starts from its last measurement.
+  `ALTER TABLE launches ADD COLUMN memory_bytes INTEGER;
+   ALTER TABLE launches ADD COLUMN memory_estimate_bytes INTEGER;
+   CREATE INDEX launches_by_profile ON launches (profile_hash, id);`,
 ];
 
 const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|PASSWD|AUTH|CREDENTIAL/i;
@@ -87,6 +92,8 @@ export interface LaunchRow {
   exit_signal: string | null;
   outcome: string | null;
   log_tail: string | null;
+  memory_bytes: number | null;
+  memory_estimate_bytes: number | null;
 }
 
 type RawRow = Omit<LaunchRow, "argv" | "env" | "model_fingerprint"> & {
@@ -258,6 +265,23 @@ export class Ledger {
         "UPDATE launches SET stopped_at = ?, exit_code = ?, exit_signal = ?, outcome = ?, log_tail = ? WHERE id = ? AND stopped_at IS NULL",
       )
       .run(new Date().toISOString(), end.exitCode, end.signal, end.outcome, end.logTail ?? null, id);
+  }
+
+  /** What a launch was measured using (its peak so far), and what rig counted it as before it ran. */
+  launchMemory(id: number, measuredBytes: number, estimateBytes: number | undefined): void {
+    this.db
+      .prepare("UPDATE launches SET memory_bytes = ?, memory_estimate_bytes = ? WHERE id = ?")
+      .run(Math.round(measuredBytes), estimateBytes === undefined ? null : Math.round(estimateBytes), id);
+  }
+
+  /** What the latest measured launch of a profile used: where rig's next estimate for it starts. */
+  lastMeasuredMemory(profileHash: string): number | undefined {
+    const row = this.db
+      .prepare(
+        "SELECT memory_bytes FROM launches WHERE profile_hash = ? AND memory_bytes IS NOT NULL ORDER BY id DESC LIMIT 1",
+      )
+      .get(profileHash) as { memory_bytes: number } | undefined;
+    return row?.memory_bytes;
   }
 
   /** Records finished requests in one transaction (the gateway batches them off the hot path). */

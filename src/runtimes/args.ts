@@ -20,3 +20,20 @@ export function listenArgs(input: LaunchInput, servedNameFlag?: string): string[
   const served = servedNameFlag && !hasFlag(input.args, servedNameFlag) ? [servedNameFlag, input.name] : [];
   return ["--host", input.host, "--port", input.port, ...served];
 }
+
+/** Every value given to one of the flags, in order: `--flag value` and `--flag=value`. */
+export function flagValues(args: readonly string[], ...flags: string[]): string[] {
+  const values: string[] = [];
+  args.forEach((arg, index) => {
+    for (const flag of flags) {
+      if (arg === flag && index + 1 < args.length) values.push(args[index + 1]!);
+      else if (arg.startsWith(`${flag}=`)) values.push(arg.slice(flag.length + 1));
+    }
+  });
+  return values;
+}
+
+/** The value a flag ends up with: runtimes read argv in order, so the last one given wins. */
+export function flagValue(args: readonly string[], ...flags: string[]): string | undefined {
+  return flagValues(args, ...flags).at(-1);
+}

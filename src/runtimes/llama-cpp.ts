@@ -1,4 +1,5 @@
 import { contextArgs, listenArgs, localUrl } from "./args.ts";
+import { estimateLlamaServer, llamaServerMemory } from "./llama-cpp-memory.ts";
 import { llamaCppToolChoice } from "./llama-cpp-tools.ts";
 import { COMMON_FAILURE_HINTS, type RuntimeAdapter } from "./types.ts";
 
@@ -40,4 +41,6 @@ export const llamaCpp: RuntimeAdapter = {
     ...COMMON_FAILURE_HINTS,
   ],
   forceToolChoice: llamaCppToolChoice,
+  estimateMemory: estimateLlamaServer,
+  memoryInLog: llamaServerMemory,
 };

@@ -1,4 +1,6 @@
 import { contextArgs, localUrl } from "./args.ts";
+import { estimateLlamaServer } from "./llama-cpp-memory.ts";
+import { estimateFromConfig } from "./memory.ts";
 import { COMMON_FAILURE_HINTS, type RuntimeAdapter } from "./types.ts";
 
 /** LM Studio's server is a daemon driven by `lms`: start it, load the model under the profile's name, unload on stop. */
@@ -47,4 +49,17 @@ export const lmstudio: RuntimeAdapter = {
     return [{ kind: "command", argv: [executable, ...prefix, "unload", input.name] }];
   },
   failureHints: COMMON_FAILURE_HINTS,
+  // LM Studio runs GGUF on its llama.cpp engine and MLX folders on MLX, with their defaults; `lms load`
+  // flags are its own, so only the context carries over.
+  estimateMemory(input, model, machine, context) {
+    const asked = context ?? input.context;
+    const notes = [
+      "LM Studio's own load settings (GPU offload, KV type) are not read: llama.cpp's defaults assumed",
+    ];
+    if (model?.format === "gguf") {
+      const estimate = estimateLlamaServer({ ...input, args: [] }, model, machine, asked);
+      return estimate && { ...estimate, notes: [...notes, ...estimate.notes] };
+    }
+    return estimateFromConfig(model, asked, notes);
+  },
 };

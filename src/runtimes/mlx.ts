@@ -1,4 +1,5 @@
 import { localUrl } from "./args.ts";
+import { estimateFromConfig } from "./memory.ts";
 import { COMMON_FAILURE_HINTS, type RuntimeAdapter } from "./types.ts";
 
 export const mlx: RuntimeAdapter = {
@@ -34,4 +35,8 @@ export const mlx: RuntimeAdapter = {
   healthPath: "/v1/models",
   upstreamModel: (input) => input.model ?? input.name,
   failureHints: COMMON_FAILURE_HINTS,
+  estimateMemory: (input, model, _machine, context) =>
+    estimateFromConfig(model, context ?? input.context, [
+      "prompt caches (--prompt-cache-bytes) are not counted",
+    ]),
 };

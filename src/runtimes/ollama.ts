@@ -1,6 +1,9 @@
 import { localUrl } from "./args.ts";
 import { COMMON_FAILURE_HINTS, type RuntimeAdapter } from "./types.ts";
 
+/** `llama3` is `llama3:latest`: Ollama's own reading of a tag. */
+const ollamaTag = (tag: string) => (tag.includes(":") ? tag : `${tag}:latest`);
+
 /**
  * Ollama serves many models from one shared `ollama serve`. rig reuses a running one (or starts it),
  * then pins the profile's tag in memory and unloads it on stop.
@@ -11,7 +14,7 @@ export const ollama: RuntimeAdapter = {
   requires: "model",
   modelKind: "tag",
   formats: [],
-  catalogName: (tag) => (tag.includes(":") ? tag : `${tag}:latest`),
+  catalogName: ollamaTag,
   install: { hint: "https://ollama.com/download has it" },
   example: { model: "your-model:latest" },
   defaultCommand: ["ollama"],
@@ -45,4 +48,20 @@ export const ollama: RuntimeAdapter = {
     },
     ...COMMON_FAILURE_HINTS,
   ],
+  // Ollama sizes a model itself when it loads it; /api/ps then says what it took and how much is on the GPU.
+  memoryProbe: {
+    path: "/api/ps",
+    read(body, model) {
+      const loaded = (
+        body as { models?: Array<{ name?: string; model?: string; size?: number; size_vram?: number }> }
+      )?.models;
+      const tag = model === undefined ? undefined : ollamaTag(model);
+      const entry = loaded?.find((candidate) =>
+        [candidate.name, candidate.model].some((name) => name && ollamaTag(name) === tag),
+      );
+      if (!entry || typeof entry.size !== "number") return undefined;
+      const accelerator = entry.size_vram ?? 0;
+      return { accelerator, host: Math.max(0, entry.size - accelerator), source: "ollama /api/ps" };
+    },
+  },
 };

@@ -1,4 +1,5 @@
 import { contextArgs, listenArgs, localUrl } from "./args.ts";
+import { reservedFraction } from "./memory.ts";
 import { COMMON_FAILURE_HINTS, type RuntimeAdapter } from "./types.ts";
 
 export const sglang: RuntimeAdapter = {
@@ -34,4 +35,6 @@ export const sglang: RuntimeAdapter = {
   healthPath: "/health",
   upstreamModel: (input) => input.name,
   failureHints: COMMON_FAILURE_HINTS,
+  // SGLang picks its static fraction by GPU size when not told; 0.88 is what it takes on most cards.
+  estimateMemory: reservedFraction("--mem-fraction-static", 0.88),
 };

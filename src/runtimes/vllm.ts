@@ -1,4 +1,5 @@
 import { contextArgs, listenArgs, localUrl } from "./args.ts";
+import { reservedFraction } from "./memory.ts";
 import { COMMON_FAILURE_HINTS, type RuntimeAdapter } from "./types.ts";
 
 export const vllm: RuntimeAdapter = {
@@ -39,4 +40,5 @@ export const vllm: RuntimeAdapter = {
     },
     ...COMMON_FAILURE_HINTS,
   ],
+  estimateMemory: reservedFraction("--gpu-memory-utilization", 0.9),
 };

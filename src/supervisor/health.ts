@@ -42,15 +42,33 @@ export function postJson(
   body: unknown,
   timeoutMs: number,
 ): Promise<{ status: number; text: string }> {
+  return exchange(url, "POST", timeoutMs, Buffer.from(JSON.stringify(body ?? {})));
+}
+
+/** A GET of a runtime's own report (e.g. Ollama's /api/ps); undefined when it does not answer JSON. */
+export async function getJson(url: string, timeoutMs: number): Promise<unknown> {
+  try {
+    const result = await exchange(url, "GET", timeoutMs);
+    return result.status === 200 ? JSON.parse(result.text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function exchange(
+  url: string,
+  method: "GET" | "POST",
+  timeoutMs: number,
+  payload?: Buffer,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const payload = Buffer.from(JSON.stringify(body ?? {}));
     const req = send(
       url,
       {
-        method: "POST",
+        method,
         agent: false,
         timeout: timeoutMs,
-        headers: { "content-type": "application/json", "content-length": payload.length },
+        headers: payload ? { "content-type": "application/json", "content-length": payload.length } : {},
       },
       (res) => {
         const chunks: Buffer[] = [];

@@ -5,13 +5,14 @@ import { fingerprint } from "../inventory/fingerprint.ts";
 import type { LaunchRecord } from "../ledger/ledger.ts";
 import { modelIsPath, runtimeFor } from "../runtimes/index.ts";
 import { type LaunchPlan, launchPlan } from "../runtimes/plan.ts";
-import type { LifecycleStep, ProcessSpec } from "../runtimes/types.ts";
+import type { LifecycleStep, MemoryUse, ProcessSpec } from "../runtimes/types.ts";
 import { freePort } from "../system/ports.ts";
 import { settlesWithin } from "../system/process.ts";
 import { shellLine } from "../system/shell.ts";
 import { exitHint } from "./exits.ts";
 import { postJson, probe } from "./health.ts";
 import { LogSink } from "./log.ts";
+import { LAUNCH_MARKER, largerUse, measureLaunch } from "./measure.ts";
 import { savePids } from "./pidfile.ts";
 import { missingExecutable, missingModel, takenPort } from "./preflight.ts";
 import { kill, runToCompletion, type ServerProcess, spawnServer, terminate } from "./process.ts";
@@ -35,6 +36,10 @@ export interface LaunchEvents {
   started(launch: LaunchRecord): number;
   ready(id: number, readyMs: number): void;
   ended(id: number, end: LaunchEnded): void;
+  /** What the launch was measured using (its peak so far), beside what rig counted it as before. */
+  memory?(id: number, measuredBytes: number, estimateBytes: number | undefined): void;
+  /** What the last launch of this profile was measured using: where a new estimate starts from. */
+  lastMemory?(profileHash: string): number | undefined;
 }
 
 export interface LauncherHooks {
@@ -59,6 +64,8 @@ interface Launch extends LaunchFacts {
   ready: boolean;
   /** The log lines of a failed start or an exit, kept as they were when it happened. */
   failureTail?: string[];
+  /** The most it has been measured using, per kind of memory. */
+  peakMemory?: MemoryUse;
 }
 
 /**
@@ -118,6 +125,24 @@ export class Launcher {
       await settlesWithin(launch.process.closed, EXIT_NOTICE_MS);
     const exit = this.launches.get(name)?.lastExit;
     return exit && Date.parse(exit.at) >= since ? exit : undefined;
+  }
+
+  /**
+   * Reads what a ready launch uses now (its runtime's report, its processes) and keeps the peak, which
+   * is what it returns; `estimateBytes` is recorded beside it. Undefined when nothing can be read.
+   */
+  async measure(name: string, estimateBytes: number | undefined): Promise<MemoryUse | undefined> {
+    const launch = this.launches.get(name);
+    if (!launch?.ready) return undefined;
+    const pid =
+      launch.plan.adapter.sharedProcess || !launch.process?.running ? undefined : launch.process.pid;
+    const use = await measureLaunch(launch.plan, launch.log?.file, pid);
+    if (!use || this.launches.get(name) !== launch || !launch.ready) return launch.peakMemory;
+    launch.memoryBytes = use.host + use.accelerator;
+    launch.peakMemory = largerUse(launch.peakMemory, use);
+    const peak = launch.peakMemory!.host + launch.peakMemory!.accelerator;
+    if (launch.recordId !== undefined) this.hooks.events?.memory?.(launch.recordId, peak, estimateBytes);
+    return launch.peakMemory;
   }
 
   async stop(name: string, reason: string): Promise<void> {
@@ -188,7 +213,7 @@ export class Launcher {
     launch.log = log;
     // Logs are read, pasted and shared: values from ${env:…} are shown as their references.
     log.write(
-      `--- rig: launching ${name} at ${new Date().toISOString()}: ${shellLine(redactSecrets(config, spec.argv))}\n`,
+      `${LAUNCH_MARKER} ${name} at ${new Date().toISOString()}: ${shellLine(redactSecrets(config, spec.argv))}\n`,
     );
     const child = spawnServer(spec, {
       cwd: config.home.root,

@@ -1,87 +1,59 @@
 import { formatDuration } from "../config/duration.ts";
 import type { Server } from "../config/loader.ts";
-import type { Scheduled, ServerState } from "./status.ts";
+import { totalOf } from "../memory/budget.ts";
+import { MAX_PASSES, MemoryQueue, type MemoryQueueHost } from "./memory-queue.ts";
+import {
+  BATCH_EXTRA_REQUESTS,
+  CRASH_LOOP,
+  DRAIN_LIMIT_MS,
+  type Entry,
+  evictionFor,
+  holdsMemory,
+  newEntry,
+  reopening,
+  type ScheduledServer,
+  type SchedulerEffects,
+  type SchedulerOptions,
+  takesNewRequest,
+  uncontend,
+} from "./scheduled.ts";
+import { StartError } from "./start-error.ts";
+import type { ServerState } from "./status.ts";
 
-/** How long a retiring server's requests may run on when its profile sets no response timeout. */
-export const DRAIN_LIMIT_MS = 10 * 60_000;
-/** This many crashes within the window and rig stops restarting a server on demand. */
-export const CRASH_LOOP = { crashes: 3, windowMs: 60_000 };
-
-/** A start that failed: the reason in the user's terms, and the last log lines. */
-export class StartError extends Error {
-  constructor(
-    message: string,
-    readonly logTail: string[] = [],
-  ) {
-    super(message);
-    this.name = "StartError";
-  }
-}
-
-/**
- * Everything the scheduler needs from the world, so that its decisions can be tested with no process
- * and no network. `start` resolves with the launch once the server is ready, or rejects with a
- * StartError after cleaning up; `stop` resolves once nothing of the launch is left running.
- */
-export interface SchedulerEffects<Launch> {
-  start(server: Server): Promise<Launch>;
-  stop(name: string, reason: string): Promise<void>;
-  now(): number;
-  /** Calls `fire` after `ms` unless the returned function cancels it first. */
-  after(ms: number, fire: () => void): () => void;
-}
-
-/** What the scheduler knows about one server. */
-export interface ScheduledServer<Launch> extends Scheduled {
-  server: Server;
-  /** The launch of a ready server. */
-  launch?: Launch;
-}
-
-interface Entry<Launch> extends ScheduledServer<Launch> {
-  /** Requests waiting in lease() for this server to be ready. */
-  waiting: number;
-  /** In-flight places granted to the waiters when the server became ready, not yet taken up. */
-  reserved: number;
-  /** The queued start every new waiter joins. */
-  pendingStart?: Promise<void>;
-  cancelTtl?: () => void;
-  /** Wakes a swap waiting for this server's requests to finish. */
-  onIdle?: () => void;
-  /** When it crashed lately (effects' clock), to tell a crash loop from a crash. */
-  crashes: number[];
-  /** Set in a crash loop: why requests no longer start it, until someone asks (serve, stop). */
-  crashLoop?: string;
-}
-
-/** The servers a start of `target` stops first: the other running members of its group. */
-export function evictionFor(target: Server, servers: Iterable<ScheduledServer<unknown>>): string[] {
-  if (!target.group) return [];
-  return [...servers]
-    .filter(
-      ({ server, state }) =>
-        server.name !== target.name &&
-        server.group === target.group &&
-        (state === "ready" || state === "starting"),
-    )
-    .map(({ server }) => server.name);
-}
+export {
+  BATCH_EXTRA_REQUESTS,
+  CRASH_LOOP,
+  DRAIN_LIMIT_MS,
+  evictionFor,
+  type ScheduledServer,
+  type SchedulerEffects,
+  type SchedulerOptions,
+  StartError,
+};
 
 /**
  * Decides what runs: one state machine per server (stopped → starting → ready → stopping, and failed),
- * group swaps, leases, ttl. Every transition runs on one chain per group (or per server outside
- * groups), so each decision sees the state the previous one left, and a swap inside a group never
- * waits on another chain. Starting and stopping are the effects' job.
+ * group swaps, leases, ttl, and memory admission (a start waits in the memory queue until the server
+ * fits, idle servers stopped to make room). Every transition runs on one chain per group (or per server
+ * outside groups), so each decision sees the state the previous one left, and a swap inside a group never
+ * waits on another chain; waiting for memory happens before a start joins its chain. Starting and
+ * stopping are the effects' job.
  */
 export class Scheduler<Launch> {
   private readonly entries = new Map<string, Entry<Launch>>();
   private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly memory: MemoryQueue;
+  private readonly batchExtraRequests: number;
 
   constructor(
     private servers: Readonly<Record<string, Server>>,
     private readonly effects: SchedulerEffects<Launch>,
     private readonly onState: (name: string, state: ServerState) => void = () => {},
-  ) {}
+    options: SchedulerOptions = {},
+  ) {
+    this.batchExtraRequests = options.batchExtraRequests ?? BATCH_EXTRA_REQUESTS;
+    this.memory = new MemoryQueue(this.memoryHost(), options.maxPasses ?? MAX_PASSES);
+  }
 
   view(name: string): ScheduledServer<Launch> | undefined {
     return this.entries.get(name);
@@ -104,9 +76,14 @@ export class Scheduler<Launch> {
    * wait for its next start. A server in a crash loop is not started for a request.
    */
   async lease(name: string): Promise<Launch> {
+    const arrived = this.effects.now();
     for (;;) {
       const entry = this.entry(name);
       if (entry.state === "ready" && !entry.stale && entry.launch !== undefined) {
+        if (!takesNewRequest(entry, this.batchExtraRequests)) {
+          await reopening(entry);
+          continue;
+        }
         entry.inFlight++;
         entry.requests++;
         entry.cancelTtl?.();
@@ -115,7 +92,7 @@ export class Scheduler<Launch> {
       if (entry.crashLoop) throw new StartError(entry.crashLoop);
       entry.waiting++;
       try {
-        await this.bringUp(name, entry);
+        await this.bringUp(name, entry, arrived);
       } finally {
         entry.waiting--;
       }
@@ -139,6 +116,7 @@ export class Scheduler<Launch> {
     if (entry.inFlight > 0) return;
     entry.onIdle?.();
     this.armTtl(name, entry);
+    this.memory.changed();
   }
 
   /** Stops a server at once, in-flight requests or not: someone asked. It lifts a crash loop's hold. */
@@ -200,21 +178,78 @@ export class Scheduler<Launch> {
     await Promise.all(retiring);
   }
 
-  /** Brings a server to ready; everyone waiting for it joins the start already queued. */
-  private bringUp(name: string, entry: Entry<Launch>): Promise<void> {
+  /**
+   * Brings a server to ready; everyone waiting for it joins the start already queued. The start waits
+   * its turn for memory first, outside the group's chain, so that a wait never holds up a chain.
+   */
+  private bringUp(name: string, entry: Entry<Launch>, since = this.effects.now()): Promise<void> {
     if (entry.state === "ready" && !entry.stale) return Promise.resolve();
     // Queued requests for one model are served together when it is ready instead of each swapping
     // the group again.
     if (entry.pendingStart) return entry.pendingStart;
-    const start = this.enqueue(entry, async () => {
-      if (entry.state === "ready" && !entry.stale) return;
-      if (entry.state === "ready" && entry.stale) await this.retire(name, entry, "profile changed");
-      await this.startNow(name, entry);
-    }).finally(() => {
-      if (entry.pendingStart === start) entry.pendingStart = undefined;
-    });
+    const start = this.admit(entry, since)
+      .then(() =>
+        this.enqueue(entry, async () => {
+          if (entry.state === "ready" && !entry.stale) return;
+          if (entry.state === "ready" && entry.stale) await this.retire(name, entry, "profile changed");
+          await this.startNow(name, entry);
+        }),
+      )
+      .finally(() => {
+        if (entry.pendingStart === start) entry.pendingStart = undefined;
+        if (entry.admitted) {
+          entry.admitted = undefined;
+          this.memory.changed();
+        }
+      });
     entry.pendingStart = start;
     return start;
+  }
+
+  /** Waits for the memory this server needs, when its size is known and memory is limited. */
+  private async admit(entry: Entry<Launch>, since: number): Promise<void> {
+    const need = this.effects.footprint?.(entry.server);
+    if (!need || totalOf(need) === 0 || !this.effects.capacity) return;
+    await this.memory.admit(entry.server, need, since);
+  }
+
+  private memoryHost(): MemoryQueueHost {
+    return {
+      residents: (target) =>
+        [...this.entries.values()]
+          .filter(
+            (entry) =>
+              entry.server.name !== target.name &&
+              !(target.group && entry.server.group === target.group) &&
+              holdsMemory(entry),
+          )
+          .map((entry) => ({
+            name: entry.server.name,
+            need: entry.admitted ?? this.effects.footprint?.(entry.server) ?? {},
+            inFlight: entry.inFlight,
+            lastActive: entry.lastActive,
+            idle: entry.state === "ready" && entry.inFlight === 0 && !entry.admitted && !entry.pendingStart,
+          })),
+      capacity: () => this.effects.capacity!(),
+      admitted: (name, need) => {
+        this.entry(name).admitted = need;
+      },
+      evict: (name, reason) => {
+        const victim = this.entries.get(name);
+        if (!victim) return Promise.resolve();
+        victim.evicting = true;
+        return this.enqueue(victim, () => this.retire(name, victim, reason));
+      },
+      contended: (names) => {
+        for (const [name, entry] of this.entries) {
+          if (names.has(name) && !entry.contended) {
+            entry.contended = true;
+            entry.taken = 0;
+          } else if (!names.has(name) && entry.contended) uncontend(entry);
+        }
+      },
+      after: (ms, fire) => this.effects.after(ms, fire),
+    };
   }
 
   private forgiveCrashes(entry: Entry<Launch>): void {
@@ -223,22 +258,13 @@ export class Scheduler<Launch> {
   }
 
   private entry(name: string): Entry<Launch> {
-    let entry = this.entries.get(name);
+    const entry = this.entries.get(name);
     if (!entry) {
       const server = this.servers[name];
       if (!server) throw new StartError(`no server named \`${name}\``);
-      entry = {
-        server,
-        state: "stopped",
-        stale: false,
-        inFlight: 0,
-        requests: 0,
-        lastActive: this.effects.now(),
-        waiting: 0,
-        reserved: 0,
-        crashes: [],
-      };
-      this.entries.set(name, entry);
+      const created = newEntry<Launch>(server, this.effects.now());
+      this.entries.set(name, created);
+      return created;
     }
     return entry;
   }
@@ -255,7 +281,9 @@ export class Scheduler<Launch> {
 
   private setState(name: string, entry: Entry<Launch>, state: ServerState): void {
     entry.state = state;
+    if (state === "stopped" || state === "failed") uncontend(entry);
     this.onState(name, state);
+    this.memory.changed();
   }
 
   private async startNow(name: string, entry: Entry<Launch>): Promise<void> {
@@ -267,6 +295,7 @@ export class Scheduler<Launch> {
     for (const rival of evictionFor(server, this.entries.values()))
       await this.retire(rival, this.entries.get(rival)!, `group ${server.group}: ${name} starting`);
     this.setState(name, entry, "starting");
+    entry.admitted = undefined;
     try {
       entry.launch = await this.effects.start(server);
     } catch (error) {

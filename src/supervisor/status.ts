@@ -35,6 +35,10 @@ export interface ServerStatus {
   /** The profile changed since this launch: it restarts on its next use. */
   stale: boolean;
   last_exit: LastExit | null;
+  /** What its running launch was last measured using (the runtime's report, or its processes' RSS). */
+  memory_bytes: number | null;
+  /** What rig counts it as before measuring: its `memory:`, its profile's last measurement, or the estimate. */
+  memory_estimate_bytes: number | null;
 }
 
 /** A server with no launch behind it. */
@@ -52,6 +56,8 @@ export function stoppedStatus(server: Server): ServerStatus {
     error: null,
     stale: false,
     last_exit: null,
+    memory_bytes: null,
+    memory_estimate_bytes: null,
   };
 }
 
@@ -72,6 +78,8 @@ export interface LaunchFacts {
   startedAt: number;
   /** How the last process of this server ended, this launch's or an earlier one's. */
   lastExit?: LastExit;
+  /** What the launch was last measured using, in bytes. */
+  memoryBytes?: number;
 }
 
 export function serverStatus(
@@ -79,8 +87,11 @@ export function serverStatus(
   scheduled: Scheduled | undefined,
   launch: LaunchFacts | undefined,
   now: number,
+  estimateBytes?: number,
 ): ServerStatus {
-  if (!scheduled) return { ...stoppedStatus(server), last_exit: launch?.lastExit ?? null };
+  const estimate = estimateBytes ?? null;
+  if (!scheduled)
+    return { ...stoppedStatus(server), last_exit: launch?.lastExit ?? null, memory_estimate_bytes: estimate };
   const { state } = scheduled;
   const running = launch && (state === "ready" || state === "starting" || state === "stopping");
   const ttlLeft =
@@ -100,5 +111,7 @@ export function serverStatus(
     error: state === "failed" ? (scheduled.error ?? null) : null,
     stale: scheduled.stale,
     last_exit: launch?.lastExit ?? null,
+    memory_bytes: running ? (launch.memoryBytes ?? null) : null,
+    memory_estimate_bytes: estimate,
   };
 }

@@ -2,11 +2,15 @@ import { EventEmitter } from "node:events";
 import type { Config } from "../config/loader.ts";
 import type { LaunchPlan } from "../runtimes/plan.ts";
 import { type LaunchEvents, Launcher } from "./launcher.ts";
+import { MemoryAccounts } from "./memory-accounts.ts";
 import { reapLeftovers } from "./pidfile.ts";
-import { Scheduler } from "./scheduler.ts";
+import { Scheduler, type SchedulerOptions } from "./scheduler.ts";
 import { type LastExit, type ServerState, type ServerStatus, serverStatus } from "./status.ts";
 
 export { StartError } from "./scheduler.ts";
+
+/** After answering, a server's memory is read again at most this often. */
+const MEASURE_INTERVAL_MS = 10_000;
 
 export interface SupervisorEvents {
   progress: [name: string, elapsedMs: number, lastLine: string | undefined];
@@ -14,18 +18,26 @@ export interface SupervisorEvents {
 }
 
 /**
- * Owns every server process: the scheduler decides what runs, the launcher starts and stops it, and
- * launch events go to whoever records them (the daemon wires them to the ledger).
+ * Owns every server process: the scheduler decides what runs (within the memory the accounts count),
+ * the launcher starts, stops and measures it, and launch events go to whoever records them (the daemon
+ * wires them to the ledger).
  */
 export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly launcher: Launcher;
   private readonly scheduler: Scheduler<LaunchPlan>;
+  private readonly memory: MemoryAccounts;
+  private readonly measuredAt = new Map<string, number>();
 
   constructor(
     private config: Config,
     launchEvents?: LaunchEvents,
+    schedulerOptions: SchedulerOptions = {},
   ) {
     super();
+    this.memory = new MemoryAccounts(
+      () => this.config,
+      (profileHash) => launchEvents?.lastMemory?.(profileHash),
+    );
     this.launcher = new Launcher({
       config: () => this.config,
       events: launchEvents,
@@ -35,8 +47,18 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.scheduler = new Scheduler<LaunchPlan>(
       config.servers,
       {
-        start: (server) => this.launcher.start(server),
-        stop: (name, reason) => this.launcher.stop(name, reason),
+        start: async (server) => {
+          this.memory.forget(server.name);
+          const plan = await this.launcher.start(server);
+          void this.measure(server.name);
+          return plan;
+        },
+        stop: async (name, reason) => {
+          await this.launcher.stop(name, reason);
+          this.memory.forget(name);
+        },
+        footprint: (server) => this.memory.footprint(server),
+        capacity: () => this.memory.capacity(),
         now: Date.now,
         after(ms, fire) {
           const timer = setTimeout(fire, ms);
@@ -45,6 +67,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         },
       },
       (name, state) => this.emit("state", name, state),
+      schedulerOptions,
     );
   }
 
@@ -77,6 +100,22 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   release(name: string): void {
     this.scheduler.release(name);
+    if (this.scheduler.view(name)?.inFlight !== 0) return;
+    const last = this.measuredAt.get(name) ?? Number.NEGATIVE_INFINITY;
+    if (performance.now() - last >= MEASURE_INTERVAL_MS) void this.measure(name);
+  }
+
+  /** Reads what a running server uses (after ready, after answering) into the accounts. */
+  private async measure(name: string): Promise<void> {
+    const server = this.config.servers[name];
+    if (!server) return;
+    this.measuredAt.set(name, performance.now());
+    try {
+      const use = await this.launcher.measure(name, this.memory.base(server)?.total);
+      if (use) this.memory.measured(server, use);
+    } catch {
+      // A reading that fails leaves the estimate in place: the server is counted as before.
+    }
   }
 
   /** How the server's process ended, when it ended after `since` (waiting a moment for an exit in progress). */
@@ -95,7 +134,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   status(): ServerStatus[] {
     const now = Date.now();
     return Object.values(this.config.servers).map((server) =>
-      serverStatus(server, this.scheduler.view(server.name), this.launcher.facts(server.name), now),
+      serverStatus(
+        server,
+        this.scheduler.view(server.name),
+        this.launcher.facts(server.name),
+        now,
+        this.memory.base(server)?.total,
+      ),
     );
   }
 
