@@ -4,7 +4,7 @@ import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const only = process.argv.slice(2);
-for (const name of ["startup", "inventory", "gateway", "dialects"]) {
+for (const name of ["startup", "inventory", "gateway", "dialects", "scheduling"]) {
   if (only.length && !only.includes(name)) continue;
   process.stderr.write(`bench/${name}.ts\n`);
   const result = spawnSync(
