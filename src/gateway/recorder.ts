@@ -44,7 +44,8 @@ export function ledgerLaunchEvents(
     },
     ready: (id, readyMs) => failures.guard("ledger", () => ledger.launchReady(id, readyMs)),
     ended: (id, end) => failures.guard("ledger", () => ledger.launchEnded(id, redactSecrets(config(), end))),
-    memory: (id, measured, estimate) => failures.guard("ledger", () => ledger.launchMemory(id, measured, estimate)),
+    memory: (id, measured, estimate) =>
+      failures.guard("ledger", () => ledger.launchMemory(id, measured, estimate)),
     lastMemory: (profileHash) => {
       try {
         return ledger.lastMeasuredMemory(profileHash);
