@@ -3,7 +3,8 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 
 /** Numbered migrations: each runs once, in order, inside a transaction; user_version records the last. */
-const MIGRATIONS: string[] = [
+/** The schema, one numbered step each; `user_version` says how many a database has run. */
+export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE launches (
      id INTEGER PRIMARY KEY,
      server TEXT NOT NULL,

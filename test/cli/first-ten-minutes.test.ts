@@ -5,6 +5,7 @@ import { delimiter, join } from "node:path";
 import { after, describe, test } from "node:test";
 import { stripVTControlCharacters } from "node:util";
 import { parse } from "yaml";
+import { DEMO_HARNESSES } from "../../src/demo/config.ts";
 import { AGENT_PINS } from "../../src/install/agents.ts";
 import { freePort } from "../../src/system/ports.ts";
 import { fakeAgentInstall, tempCache } from "../support/agent-cache.ts";
@@ -198,7 +199,7 @@ describe("rig doctor and rig's cache", () => {
     const setup = await rig(["demo", "--home", root, "--no-run"], { timeoutMs: 600_000 });
     assert.equal(setup.code, 0, setup.stderr);
     const config = parse(readFileSync(join(root, "rig.yaml"), "utf8"));
-    for (const name of Object.keys(AGENT_PINS))
+    for (const name of DEMO_HARNESSES)
       assert.ok(config.harnesses[name]?.command, `harnesses.${name}.command is set`);
     // Port 7878 may be anyone's by the time doctor runs; the demo's choice is not what is tested.
     writeFileSync(

@@ -8,7 +8,7 @@ import { after, describe, test } from "node:test";
 import Database from "better-sqlite3";
 import { Recorder } from "../../src/gateway/recorder.ts";
 import { usageFromSse, usageOf } from "../../src/gateway/usage.ts";
-import { Ledger, type RequestRecord, type RequestRow } from "../../src/ledger/ledger.ts";
+import { Ledger, MIGRATIONS, type RequestRecord, type RequestRow } from "../../src/ledger/ledger.ts";
 import { rig } from "../support/cli.ts";
 import { homesForThisFile } from "../support/home.ts";
 import { tinyServers } from "../support/stack.ts";
@@ -106,11 +106,9 @@ describe("the ledger and /metrics keep the cached tokens", () => {
   test("a ledger written before the column existed gains it; old rows keep their values", () => {
     const path = tempDb();
     const old = new Database(path);
-    old.exec(`CREATE TABLE launches (id INTEGER PRIMARY KEY);
-      CREATE TABLE requests (id INTEGER PRIMARY KEY, at TEXT NOT NULL, server TEXT, agent TEXT, route TEXT NOT NULL,
-        status INTEGER NOT NULL, stream INTEGER NOT NULL, ttfb_ms REAL, duration_ms REAL NOT NULL,
-        prompt_tokens INTEGER, completion_tokens INTEGER, error TEXT);
-      INSERT INTO requests (at, server, route, status, stream, duration_ms, prompt_tokens, completion_tokens)
+    // The ledger as the first two migrations left it, before cached tokens were kept.
+    old.exec(MIGRATIONS.slice(0, 2).join(";\n"));
+    old.exec(`INSERT INTO requests (at, server, route, status, stream, duration_ms, prompt_tokens, completion_tokens)
         VALUES ('2025-12-01T00:00:00.000Z', 'tiny', 'chat', 200, 0, 5, 10, 2);
       PRAGMA user_version = 2;`);
     old.close();
