@@ -9,6 +9,7 @@ import { SCHEMA_FILE, STARTER_GITIGNORE } from "../config/starter.ts";
 import { gatewayUrl } from "../config/urls.ts";
 import { DEMO_HARNESSES, DEMO_MARKER, demoConfig } from "../demo/config.ts";
 import { buildLlamaServer, ensureLlamaSource, findLlamaServer } from "../install/llama-cpp.ts";
+import { llamaCpp } from "../runtimes/llama-cpp.ts";
 import { freePort, isPortFree } from "../system/ports.ts";
 import { which } from "../system/which.ts";
 import { installAgentWithProgress, pointHarness } from "./agent-install.ts";
@@ -46,7 +47,7 @@ export async function prepareDemo(homeFlag: string | undefined): Promise<string>
 
   let llamaServer = findLlamaServer();
   if (!llamaServer) {
-    const bar = progress("llama.cpp");
+    const bar = progress(llamaCpp.kind);
     const result = await buildLlamaServer("cpu", (event) =>
       bar.update(
         event.phase === "compile" ? `compiling llama-server ${event.percent}%` : event.message,

@@ -12,6 +12,7 @@ import {
 import { availableParallelism, homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { writeTinyModel } from "../demo/tiny-model.ts";
+import { llamaCpp } from "../runtimes/llama-cpp.ts";
 import { isAlive } from "../system/process.ts";
 import { which } from "../system/which.ts";
 import { SMOKE_TEST, type SmokeOutcome, smokeTest } from "./llama-smoke.ts";
@@ -89,7 +90,7 @@ export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 function versionDir(env: NodeJS.ProcessEnv): string {
-  return join(cacheRoot(env), "llama.cpp", LLAMA_SOURCE_VERSION);
+  return join(cacheRoot(env), llamaCpp.kind, LLAMA_SOURCE_VERSION);
 }
 
 /** The llama.cpp source checkout (kept: its vocabularies and chat templates make the tiny test model). */
