@@ -68,6 +68,16 @@ export default {
       to: { path: "^src/", pathNot: "^src/(config|system)/|^src/(runtimes|harnesses)/(?!plan\\.ts$)" },
     },
     {
+      name: "bench-measures-from-outside",
+      comment:
+        "src/bench measures a server as a client does and lays `--vary` profiles over a config: the CLI " +
+        "runs it, the daemon keeps its variants and docs show its runs, so it imports none of them, nor " +
+        "the supervisor it reaches through the daemon. It reads the config, runtimes, inventory and ledger.",
+      severity: "error",
+      from: { path: "^src/bench/" },
+      to: { path: "^src/", pathNot: "^src/(bench|config|runtimes|inventory|ledger|system)/" },
+    },
+    {
       name: "system-is-the-floor",
       comment: "src/system wraps the operating system (processes, ports, shell quoting) for everyone above.",
       severity: "error",

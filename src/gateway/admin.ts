@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { type VariantSpec, variantSpecsOf } from "../bench/variants.ts";
+import type { BenchRecord } from "../ledger/ledger.ts";
 import { StartError, type Supervisor } from "../supervisor/supervisor.ts";
-import { sendJson } from "./http.ts";
+import { readBody, sendJson } from "./http.ts";
 import type { Recorder } from "./recorder.ts";
 import { decodedName } from "./routes.ts";
 
@@ -12,10 +14,19 @@ export interface DaemonInfo {
   shutdown(): void;
 }
 
+/** What `rig bench` asks of the daemon: variant profiles laid over rig.yaml, and its runs kept in the ledger. */
+export interface BenchDesk {
+  /** Replaces the server's variant set (an empty one removes it); resolves with the variants' names. */
+  vary(server: string, variants: VariantSpec[]): Promise<string[]>;
+  /** The run's ledger id, or undefined when the ledger could not take it. */
+  record(run: BenchRecord): number | undefined;
+}
+
 export interface AdminDeps {
   supervisor: Supervisor;
   recorder: Recorder;
   info: DaemonInfo;
+  bench: BenchDesk;
 }
 
 /** `/rig/v1/...`: the JSON API the CLI and rig's page drive the daemon with. */
@@ -47,6 +58,7 @@ export async function handleAdmin(
     await supervisor.stopAll();
     return sendJson(res, 200, { ok: true, servers: supervisor.status() });
   }
+  if (method === "POST" && path.startsWith("/rig/v1/bench/")) return handleBench(req, res, path, deps);
   const serverRoute = /^\/rig\/v1\/servers\/([^/]+)\/(start|stop|restart|logs)$/.exec(path);
   if (serverRoute) {
     const name = decodedName(serverRoute[1]!);
@@ -74,6 +86,37 @@ export async function handleAdmin(
   const { handlePageApi } = await import("./page/api.ts");
   if (await handlePageApi(req, res, path, query, { ...deps, version: info.version })) return;
   sendJson(res, 404, { error: `no admin route ${method} ${path}` });
+}
+
+/** `rig bench`'s routes: POST /rig/v1/bench/variants {server, variants} and /rig/v1/bench/runs {server, …}. */
+async function handleBench(
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  deps: AdminDeps,
+): Promise<void> {
+  let body: { server?: unknown };
+  try {
+    body = JSON.parse((await readBody(req, 16 << 20)).toString("utf8"));
+  } catch (error) {
+    return sendJson(res, 400, { error: `the body is not JSON: ${(error as Error).message}` });
+  }
+  const { server } = body ?? {};
+  // Variants are made of the profiles in rig.yaml, never of other variants (`~` is theirs).
+  if (
+    typeof server !== "string" ||
+    server.includes("~") ||
+    !Object.hasOwn(deps.supervisor.currentConfig.servers, server)
+  )
+    return sendJson(res, 404, { error: `no server named \`${String(server)}\`` });
+  if (path === "/rig/v1/bench/variants") {
+    const specs = variantSpecsOf(body);
+    if ("error" in specs) return sendJson(res, 400, specs);
+    return sendJson(res, 200, { servers: await deps.bench.vary(server, specs) });
+  }
+  if (path === "/rig/v1/bench/runs")
+    return sendJson(res, 200, { id: deps.bench.record(body as BenchRecord) ?? null });
+  sendJson(res, 404, { error: `no admin route POST ${path}` });
 }
 
 /** Starts a server and streams NDJSON progress lines until it is ready or failed. */

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, watch, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { dirname, join } from "node:path";
+import { VariantProfiles } from "../bench/variants.ts";
 import { type Config, loadConfig } from "../config/loader.ts";
 import { ConfigError, formatProblem } from "../config/problems.ts";
 import { Ledger } from "../ledger/ledger.ts";
@@ -9,7 +10,7 @@ import { LogSink } from "../supervisor/log.ts";
 import { Supervisor } from "../supervisor/supervisor.ts";
 import { describeHolder } from "../system/ports.ts";
 import { processStartTime } from "../system/process.ts";
-import type { DaemonInfo } from "./admin.ts";
+import type { BenchDesk, DaemonInfo } from "./admin.ts";
 import { ensureAdminToken } from "./admin-token.ts";
 import { sendError } from "./errors.ts";
 import { accessPolicy, bindingProblem, frontDoor } from "./front.ts";
@@ -155,6 +156,9 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const lock = takeHomeLock(home.state);
   if ("holder" in lock) throw new Error(runningElsewhere(lock.holder, home.state));
   const ledger = new Ledger(join(home.state, "rig.db"));
+  // What the daemon serves: rig.yaml as read, with the variants of `rig bench --vary` runs laid over it.
+  const variants = new VariantProfiles();
+  let fromFile = config;
   let current = config;
   writeFailures.reportTo(logLine);
   // stdout and stderr are gateway.log too: a failed write there (a Node warning on a full disk) is an
@@ -183,7 +187,17 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
 
   const adminToken = ensureAdminToken(home.state);
   let policy = accessPolicy(config, adminToken);
+  const bench: BenchDesk = {
+    async vary(server, specs) {
+      const names = variants.set(server, specs);
+      current = variants.applyTo(fromFile);
+      await supervisor.reload(current);
+      return names;
+    },
+    record: (run) => writeFailures.guard("ledger", () => ledger.recordBench(run)),
+  };
   const handle = frontDoor({
+    bench,
     config: () => current,
     policy: () => policy,
     supervisor,
@@ -248,10 +262,11 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
   const watcher = watchConfig(
     config,
     (next) => {
-      current = next;
+      fromFile = next;
+      current = variants.applyTo(next);
       policy = accessPolicy(next, adminToken);
       void rebind(next);
-      void supervisor.reload(next);
+      void supervisor.reload(current);
       logLine(`config reloaded (${next.hash})`);
       void regenerateDocs(next, logLine);
     },

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { hostname, networkInterfaces } from "node:os";
 import type { Config } from "../config/loader.ts";
 import type { Supervisor } from "../supervisor/supervisor.ts";
-import { type DaemonInfo, handleAdmin } from "./admin.ts";
+import { type BenchDesk, type DaemonInfo, handleAdmin } from "./admin.ts";
 import { sendError } from "./errors.ts";
 import { type AccessPolicy, corsHeaders, guard, hasApiKey, isLoopbackHost } from "./guard.ts";
 import { sendJson } from "./http.ts";
@@ -68,6 +68,7 @@ export interface FrontDeps {
   proxy: ModelProxy;
   recorder: Recorder;
   info: DaemonInfo;
+  bench: BenchDesk;
 }
 
 /**
@@ -75,7 +76,7 @@ export interface FrontDeps {
  * admin API and the model routes.
  */
 export function frontDoor(deps: FrontDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  const { supervisor, proxy, recorder, info } = deps;
+  const { supervisor, proxy, recorder, info, bench } = deps;
   return async (req, res) => {
     const [path = "/", query = ""] = (req.url ?? "/").split("?", 2);
     const method = req.method ?? "GET";
@@ -115,7 +116,7 @@ export function frontDoor(deps: FrontDeps): (req: IncomingMessage, res: ServerRe
       return servePage(req, res, path, { policy, home: info.home, version: info.version });
     }
     if (path.startsWith("/rig/v1/"))
-      return handleAdmin(req, res, path, params, { supervisor, recorder, info });
+      return handleAdmin(req, res, path, params, { supervisor, recorder, info, bench });
     if (await proxy.handle(req, res, path)) return;
     sendError(
       res,

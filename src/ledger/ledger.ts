@@ -50,6 +50,21 @@ export const MIGRATIONS: readonly string[] = [
   `ALTER TABLE launches ADD COLUMN memory_bytes INTEGER;
    ALTER TABLE launches ADD COLUMN memory_estimate_bytes INTEGER;
    CREATE INDEX launches_by_profile ON launches (profile_hash, id);`,
+  // `rig bench` runs: what was measured, on which build of which runtime, on which machine, and the figures.
+  `CREATE TABLE bench_runs (
+     id INTEGER PRIMARY KEY,
+     server TEXT NOT NULL,
+     at TEXT NOT NULL,
+     runtime TEXT NOT NULL,
+     runtime_version TEXT,
+     config_hash TEXT NOT NULL,
+     profile_hash TEXT NOT NULL,
+     model_fingerprint TEXT,
+     machine TEXT NOT NULL,
+     settings TEXT NOT NULL,
+     results TEXT NOT NULL
+   );
+   CREATE INDEX bench_runs_by_server ON bench_runs (server, id);`,
 ];
 
 const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|PASSWD|AUTH|CREDENTIAL/i;
@@ -192,6 +207,44 @@ const REQUEST_COLUMNS = [
   "error",
 ] as const;
 
+/** One `rig bench` run as the bench command hands it over; `settings` and `results` are its own JSON. */
+export interface BenchRecord {
+  server: string;
+  runtime: string;
+  runtimeVersion: string | null;
+  configHash: string;
+  profileHash: string;
+  modelFingerprint?: unknown;
+  machine: unknown;
+  settings: unknown;
+  results: unknown;
+}
+
+/** A row of `bench_runs`, its JSON columns decoded. */
+export interface BenchRow {
+  id: number;
+  server: string;
+  /** ISO time the run was recorded. */
+  at: string;
+  runtime: string;
+  runtime_version: string | null;
+  config_hash: string;
+  profile_hash: string;
+  model_fingerprint: unknown;
+  machine: unknown;
+  settings: unknown;
+  results: unknown;
+}
+
+const BENCH_JSON = ["model_fingerprint", "machine", "settings", "results"] as const;
+
+function decodeBench(row: Record<string, unknown>): BenchRow {
+  const decoded = { ...row };
+  for (const column of BENCH_JSON)
+    decoded[column] = typeof row[column] === "string" ? JSON.parse(row[column] as string) : null;
+  return decoded as unknown as BenchRow;
+}
+
 /** The SQLite record of every launch (state/rig.db). Only the daemon writes; commands read. */
 export class Ledger {
   private readonly db: Database.Database;
@@ -317,6 +370,47 @@ export class Ledger {
       )
       .all(...values, filter.limit ?? 200) as Array<Omit<RequestRow, "stream"> & { stream: number }>;
     return rows.map((row) => ({ ...row, stream: row.stream === 1 }));
+  }
+
+  recordBench(record: BenchRecord): number {
+    const result = this.db
+      .prepare(
+        `INSERT INTO bench_runs (server, at, runtime, runtime_version, config_hash, profile_hash, model_fingerprint, machine, settings, results)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        record.server,
+        new Date().toISOString(),
+        record.runtime,
+        record.runtimeVersion,
+        record.configHash,
+        record.profileHash,
+        record.modelFingerprint ? JSON.stringify(record.modelFingerprint) : null,
+        JSON.stringify(record.machine),
+        JSON.stringify(record.settings),
+        JSON.stringify(record.results),
+      );
+    return Number(result.lastInsertRowid);
+  }
+
+  /** The latest bench runs first, optionally of one server. */
+  benchRuns(server?: string, limit = 20): BenchRow[] {
+    const rows = server
+      ? this.db
+          .prepare("SELECT * FROM bench_runs WHERE server = ? ORDER BY id DESC LIMIT ?")
+          .all(server, limit)
+      : this.db.prepare("SELECT * FROM bench_runs ORDER BY id DESC LIMIT ?").all(limit);
+    return (rows as Array<Record<string, unknown>>).map(decodeBench);
+  }
+
+  /** Each server's latest bench run. */
+  lastBenchRuns(): BenchRow[] {
+    const rows = this.db
+      .prepare(
+        "SELECT * FROM bench_runs WHERE id IN (SELECT MAX(id) FROM bench_runs GROUP BY server) ORDER BY server",
+      )
+      .all();
+    return (rows as Array<Record<string, unknown>>).map(decodeBench);
   }
 
   launches(server?: string, limit = 50): LaunchRow[] {

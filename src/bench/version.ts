@@ -1,0 +1,53 @@
+import { execFile } from "node:child_process";
+
+type Json = Record<string, unknown>;
+
+/**
+ * Where OpenAI-compatible runtimes report their own version, and the field that holds it: llama-server's
+ * `/props` (build_info), vLLM's `/version`, Ollama's `/api/version`, SGLang's `/get_server_info`.
+ * Tried in turn on the running server, so no runtime is named here.
+ */
+const VERSION_ROUTES: Array<[path: string, field: string]> = [
+  ["/props", "build_info"],
+  ["/version", "version"],
+  ["/api/version", "version"],
+  ["/get_server_info", "version"],
+];
+
+async function reported(baseUrl: string): Promise<string | undefined> {
+  for (const [path, field] of VERSION_ROUTES) {
+    try {
+      const response = await fetch(baseUrl + path, { signal: AbortSignal.timeout(2000) });
+      if (!response.ok) continue;
+      const value = ((await response.json()) as Json)[field];
+      if (typeof value === "string" && value) return value;
+    } catch {}
+  }
+  return undefined;
+}
+
+/** What `<executable> --version` prints (first two lines), when the executable answers it. */
+function printed(executable: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    execFile(executable, ["--version"], { timeout: 5000 }, (error, stdout, stderr) => {
+      const lines = `${stdout}\n${stderr}`
+        .split("\n")
+        .map((line) => line.trim())
+        .filter(Boolean);
+      resolve(error || !lines.length ? undefined : lines.slice(0, 2).join("; "));
+    });
+  });
+}
+
+/**
+ * The runtime's version as the running server reports it. The executable's `--version` (when rig
+ * launched one) is asked only when the server says nothing or a build of unknown commit (llama-server
+ * built from a source bundle reports `b0-unknown`, yet prints its version line and compiler): a
+ * launcher such as `python -m …` or `node script.mjs` would answer with its own version instead.
+ */
+export async function runtimeVersion(baseUrl: string, executable?: string): Promise<string | null> {
+  const server = await reported(baseUrl);
+  if (server && !/unknown/i.test(server)) return server;
+  const command = executable ? await printed(executable) : undefined;
+  return [server, command].filter(Boolean).join("; ") || null;
+}
