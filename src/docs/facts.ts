@@ -1,5 +1,7 @@
 import { join, relative } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
+import { readBenchRuns, storedRun } from "../bench/history.ts";
+import { commandOf, headlines } from "../bench/report.ts";
 import { formatDuration } from "../config/duration.ts";
 import { type Agent, type Config, findServer, type Server } from "../config/loader.ts";
 import { redactSecrets } from "../config/secrets.ts";
@@ -7,6 +9,7 @@ import { agentUrl, gatewayUrl } from "../config/urls.ts";
 import { harnessFor } from "../harnesses/index.ts";
 import { agentLaunch } from "../harnesses/plan.ts";
 import type { ModelFingerprint } from "../inventory/fingerprint.ts";
+import type { BenchRow } from "../ledger/ledger.ts";
 import { runtimeFor } from "../runtimes/index.ts";
 import { launchPlan } from "../runtimes/plan.ts";
 import { shellLine } from "../system/shell.ts";
@@ -93,10 +96,29 @@ export function serverCommands(config: Config, server: Server) {
 export type ModelInspector = (path: string) => ModelFingerprint | undefined;
 
 /**
+ * A server's last `rig bench` run as docs tell it: the day it was recorded (the ledger's, never the
+ * clock's), the command, what it found, and whether the profile changed since.
+ */
+function measurement(server: Server, row: BenchRow | undefined) {
+  if (!row) return null;
+  const run = storedRun(row);
+  return {
+    date: run.at.slice(0, 10),
+    command: commandOf(server.name, run.settings),
+    findings: headlines(run),
+    profile_changed_since: run.profile_hash !== server.profileHash,
+  };
+}
+
+/**
  * Everything docs/ says, as data: deterministic for one config and one disk (no clocks), with every
  * value that came from `${env:…}` shown as that reference, so secrets never reach a committed file.
  */
-export function stackFacts(config: Config, inspect: ModelInspector) {
+export function stackFacts(
+  config: Config,
+  inspect: ModelInspector,
+  lastBenchRuns: BenchRow[] = readBenchRuns(config.home.state, (ledger) => ledger.lastBenchRuns()),
+) {
   const home = config.home.root;
   const facts = {
     $schema: "./stack.schema.json",
@@ -124,6 +146,10 @@ export function stackFacts(config: Config, inspect: ModelInspector) {
             }
           : null,
         log: join(config.home.logs, `${server.name}.log`),
+        measured: measurement(
+          server,
+          lastBenchRuns.find((row) => row.server === server.name),
+        ),
         commands: serverCommands(config, server),
         agents: Object.values(config.agents)
           .filter((agent) => findServer(config, agent.server) === server)

@@ -46,6 +46,17 @@ function envLine(env: Record<string, string>): string {
     .join(" ");
 }
 
+/** The server's last measurement, beside its notes: the evidence behind its flags, or how to get it. */
+function measuredLines(server: ServerFacts): string[] {
+  const measured = server.measured;
+  if (!measured) return [`- measured: never (${code(`rig bench ${server.name}`)})`];
+  const changed = measured.profile_changed_since ? "; the profile changed since" : "";
+  return [
+    `- measured ${measured.date} by ${code(measured.command)}${changed}:`,
+    ...measured.findings.map((finding) => `  - ${finding}`),
+  ];
+}
+
 function serverSection(server: ServerFacts, facts: StackFacts): string[] {
   const rules = rulesLines(server.request);
   const launch = server.argv
@@ -61,6 +72,7 @@ function serverSection(server: ServerFacts, facts: StackFacts): string[] {
     `### ${server.name}`,
     "",
     ...(server.notes ? [`> ${server.notes.trim().replaceAll("\n", "\n> ")}`, ""] : []),
+    ...measuredLines(server),
     `- runtime: ${server.runtime}; speaks ${server.native_dialects.join(", ")} natively (translate: ${server.translate})`,
     `- model: ${modelLine(server)}`,
     `- context: ${server.context ?? "runtime default"}; port: ${server.port ?? "assigned at start"}; ttl: ${server.ttl ?? "stays loaded"}; group: ${server.group ?? "none"}`,

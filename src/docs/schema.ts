@@ -31,6 +31,15 @@ const serverSchema = z.strictObject({
     })
     .nullable(),
   log: z.string(),
+  measured: z
+    .strictObject({
+      date: z.string(),
+      command: z.string(),
+      findings: z.array(z.string()),
+      profile_changed_since: z.boolean(),
+    })
+    .nullable()
+    .describe("the server's last `rig bench` run: the day the ledger recorded it, its command and findings"),
   commands: z.strictObject({
     start: z.string(),
     status: z.string(),
