@@ -10,6 +10,11 @@ export interface RelaySink {
   /** A chunk of the body; false asks the relay to pause until `waitDrain` calls back. */
   data(chunk: Buffer): boolean;
   waitDrain(resume: () => void): void;
+  /**
+   * The body is complete, called before the relay settles: a sink that ends its response here sends
+   * the last chunk and the end in one write, instead of one more write a tick later.
+   */
+  end?(): void;
 }
 
 export interface RelayOutcome {
@@ -43,6 +48,9 @@ function retriable(outcome: RelayOutcome, abort: AbortSignal): boolean {
   );
 }
 
+/** A server that drops its connection this soon after a stream ended closes after every stream. */
+const CLOSE_AFTER_STREAM_MS = 50;
+
 /** The gateway's connections to runtimes: one keep-alive pool for every server. */
 export class Upstream {
   private readonly dispatcher = new Agent({
@@ -50,6 +58,24 @@ export class Upstream {
     keepAliveMaxTimeout: 30_000,
     connect: { timeout: 10_000 },
   });
+  /** When a stream from each origin last ended (performance.now()). */
+  private readonly streamEnded = new Map<string, number>();
+  /**
+   * Origins that close the connection after every stream although they answer keep-alive (llama-server
+   * does). A request sent on such a connection just as it closes fails and is sent again (the retry
+   * rule), a reconnect that costs milliseconds on a machine the model keeps busy: requests to these
+   * origins ask for `connection: close` instead, so no pooled connection is ever raced.
+   */
+  private readonly closesAfterStreams = new Set<string>();
+
+  constructor() {
+    this.dispatcher.on("disconnect", (origin: URL | string) => {
+      const key = typeof origin === "string" ? origin : origin.origin;
+      const ended = this.streamEnded.get(key);
+      if (ended !== undefined && performance.now() - ended < CLOSE_AFTER_STREAM_MS)
+        this.closesAfterStreams.add(key);
+    });
+  }
 
   close(): Promise<void> {
     return this.dispatcher.close();
@@ -66,6 +92,7 @@ export class Upstream {
     const sent = performance.now();
     return new Promise((resolve) => {
       let status = 0;
+      let streamed = false;
       let ttfbMs: number | undefined;
       let controller: Dispatcher.DispatchController | undefined;
       const onAbort = () => controller?.abort(new Error("client disconnected"));
@@ -84,6 +111,7 @@ export class Upstream {
           method: "POST",
           headers: request.headers,
           body: request.body,
+          reset: this.closesAfterStreams.has(url.origin),
           headersTimeout: request.timeoutMs,
           bodyTimeout: request.timeoutMs,
         },
@@ -94,7 +122,9 @@ export class Upstream {
           },
           onResponseStart(_controller, statusCode, headers) {
             status = statusCode;
-            sink.start(statusCode, String(headers["content-type"] ?? "application/json"));
+            const contentType = String(headers["content-type"] ?? "application/json");
+            streamed = contentType.includes("text/event-stream");
+            sink.start(statusCode, contentType);
           },
           onResponseData(dataController, chunk) {
             ttfbMs ??= performance.now() - sent;
@@ -103,7 +133,9 @@ export class Upstream {
               sink.waitDrain(() => dataController.resume());
             }
           },
-          onResponseEnd() {
+          onResponseEnd: () => {
+            if (streamed) this.streamEnded.set(url.origin, performance.now());
+            sink.end?.();
             settle();
           },
           onResponseError(_controller, error) {

@@ -52,6 +52,9 @@ export async function respondNative(ex: Exchange, upstream: Upstream, job: Nativ
     waitDrain(resume) {
       res.once("drain", resume);
     },
+    end() {
+      if (relayed) res.end();
+    },
   };
   const sent = Date.now();
   const outcome = await upstream.relay(
@@ -67,8 +70,10 @@ export async function respondNative(ex: Exchange, upstream: Upstream, job: Nativ
   const { status, ttfbMs } = outcome;
   const text = sample.text();
   // Agents close the connection as soon as they read the stream's last event (Codex does on
-  // `response.completed`), often before the upstream's own end arrives: that exchange completed.
-  const completed = isSse && status === 200 && STREAM_END.test(text);
+  // `response.completed`), often before the upstream's own end arrives: that exchange completed. Only
+  // a cut exchange is scanned for it.
+  const cut = ex.abort.signal.aborted || outcome.error !== undefined;
+  const completed = cut && isSse && status === 200 && STREAM_END.test(text);
   const facts = { server: server.name, stream, ttfbMs };
   if (ex.abort.signal.aborted && !completed)
     return ex.record(499, { ...facts, error: "client disconnected" });
@@ -91,7 +96,6 @@ export async function respondNative(ex: Exchange, upstream: Upstream, job: Nativ
       facts: { server: server.name, stream, error: `upstream status ${status}` },
     });
   }
-  res.end();
   let usage: Usage | undefined;
   try {
     usage = isSse ? usageFromSse(text) : usageOf(JSON.parse(text));
