@@ -1,10 +1,17 @@
 // What the benchmarks share: starting the services under test, streaming requests at them, and
 // interleaving the paths so drift on a busy machine hits them alike.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { median, percentile, roundRatios } from "../src/bench/stats.ts";
+import { freePort } from "../src/system/ports.ts";
 import { sleep } from "../src/system/process.ts";
+import { llamaServer } from "../test/support/llama.ts";
+
+export { median, percentile } from "../src/bench/stats.ts";
 
 const children: ChildProcess[] = [];
 const stops: Array<() => void> = [];
@@ -29,6 +36,99 @@ export async function startService(
   }
   throw new Error(`${argv.join(" ")}: ${ready} never answered`);
 }
+
+/** llama-server with `args` on a free loopback port, once it answers; its port. */
+export async function startLlama(args: string[]): Promise<number> {
+  const port = await freePort();
+  await startService(
+    [llamaServer(), ...args, "--host", "127.0.0.1", "--port", String(port)],
+    `http://127.0.0.1:${port}/health`,
+  );
+  return port;
+}
+
+const MINIMAL_PROXY = fileURLToPath(new URL("./minimal-proxy.mjs", import.meta.url));
+
+/** The bare node:http + undici hop (minimal-proxy.mjs) in front of `upstream`: its port and process id. */
+export async function startBareHop(upstream: number): Promise<{ port: number; pid: number }> {
+  const port = await freePort();
+  const child = await startService(
+    [process.execPath, MINIMAL_PROXY, String(port), `http://127.0.0.1:${upstream}`],
+    `http://127.0.0.1:${port}/health`,
+  );
+  return { port, pid: child.pid! };
+}
+
+/**
+ * nginx as a reverse proxy in front of `upstream` (the floor reference: a C process hop), run as a
+ * child with its own prefix and config, never as a system service: one worker, no buffering, as one
+ * would configure it in front of an SSE API. Debian: `apt-get install nginx-light`. Upstream keep-alive
+ * only where the upstream keeps connections: llama-server closes one after every stream, and nginx
+ * never retries a POST on another connection (rig does, once, before any byte), so a reused one is a 502.
+ */
+export async function startNginx(
+  upstream: number,
+  keepAlive: boolean,
+): Promise<{ port: number; pid: number }> {
+  const prefix = mkdtempSync(join(tmpdir(), "rig-bench-nginx-"));
+  mkdirSync(join(prefix, "logs"));
+  const port = await freePort();
+  const config = join(prefix, "nginx.conf");
+  const temp = (name: string) => `${name} ${join(prefix, name)};`;
+  writeFileSync(
+    config,
+    `daemon off;
+master_process off;
+worker_processes 1;
+pid ${join(prefix, "nginx.pid")};
+error_log ${join(prefix, "logs", "error.log")} warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  ${["client_body_temp_path", "proxy_temp_path", "fastcgi_temp_path", "uwsgi_temp_path", "scgi_temp_path"].map(temp).join("\n  ")}
+  upstream backend { server 127.0.0.1:${upstream};${keepAlive ? " keepalive 64;" : ""} }
+  server {
+    listen 127.0.0.1:${port};
+    location = /health { return 200 "ok"; }
+    location / {
+      proxy_pass http://backend;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_request_buffering off;
+    }
+  }
+}
+`,
+  );
+  const child = await startService(
+    ["nginx", "-p", prefix, "-e", join(prefix, "logs", "error.log"), "-c", config],
+    `http://127.0.0.1:${port}/health`,
+  );
+  return { port, pid: child.pid! };
+}
+
+/**
+ * CPU seconds a process (all its threads) has used: the sum of its threads' run time from
+ * /proc/<pid>/task/<tid>/schedstat (nanoseconds), else utime + stime from /proc/<pid>/stat, which the
+ * kernel counts in 10 ms ticks, too coarse for the few hundred milliseconds a proxy spends in a run.
+ */
+export function cpuSeconds(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/task`).reduce(
+      (sum, task) =>
+        sum + Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]) / 1e9,
+      0,
+    );
+  } catch {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name, which may hold spaces: state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  }
+}
+
+const CLOCK_TICKS = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 
 /** Starts rig's gateway daemon for a home (stopped when the benchmark ends); returns its pid. */
 export function startRigGateway(home: string): number {
@@ -61,6 +161,12 @@ export interface Target {
   /** A new connection per request: llama-server closes its connection after every stream. */
   fresh: boolean;
   headers?: Record<string, string>;
+  /**
+   * Set for a peer rig does not control: its failed requests are kept here and count as no sample,
+   * instead of ending the benchmark (claude-code-router answers 500 when its own upstream connection
+   * was closed under it).
+   */
+  failures?: string[];
 }
 
 const prompt = [{ role: "user", content: "Say something." }];
@@ -94,6 +200,16 @@ export interface Sample {
 
 /** One streamed answer: time to the first token, tokens counted. */
 export function stream(target: Target, maxTokens: number): Promise<Sample> {
+  const attempt = streamOnce(target, maxTokens);
+  const { failures } = target;
+  if (!failures) return attempt;
+  return attempt.catch((error: Error) => {
+    failures.push(error.message);
+    return { ttfbMs: Number.NaN, tokens: 0 };
+  });
+}
+
+function streamOnce(target: Target, maxTokens: number): Promise<Sample> {
   return new Promise((resolve, reject) => {
     const body = JSON.stringify(target.body(maxTokens));
     const started = performance.now();
@@ -114,6 +230,10 @@ export function stream(target: Target, maxTokens: number): Promise<Sample> {
       (res) => {
         res.setEncoding("utf8");
         res.on("data", (chunk: string) => {
+          if (res.statusCode !== 200) {
+            buffered = (buffered + chunk).slice(0, 500);
+            return;
+          }
           buffered += chunk;
           const lines = buffered.split("\n");
           buffered = lines.pop() ?? "";
@@ -126,7 +246,7 @@ export function stream(target: Target, maxTokens: number): Promise<Sample> {
         res.on("end", () =>
           res.statusCode === 200
             ? resolve({ ttfbMs: ttfb ?? Number.NaN, tokens })
-            : reject(new Error(`${target.url}: status ${res.statusCode}`)),
+            : reject(new Error(`${target.url}: status ${res.statusCode}: ${buffered}`)),
         );
         res.on("error", reject);
       },
@@ -140,13 +260,13 @@ export function stream(target: Target, maxTokens: number): Promise<Sample> {
   });
 }
 
-/** Tokens per second of `concurrency` clients each streaming `requests` answers of `maxTokens`. */
-export async function load(
+/** Tokens streamed by `concurrency` clients each streaming `requests` answers of `maxTokens`, and the time it took. */
+export async function loadRun(
   target: Target,
   concurrency: number,
   requests: number,
   maxTokens: number,
-): Promise<number> {
+): Promise<{ tokens: number; seconds: number }> {
   const started = performance.now();
   let tokens = 0;
   await Promise.all(
@@ -158,7 +278,18 @@ export async function load(
       }
     }),
   );
-  return tokens / ((performance.now() - started) / 1000);
+  return { tokens, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Tokens per second of `concurrency` clients each streaming `requests` answers of `maxTokens`. */
+export async function load(
+  target: Target,
+  concurrency: number,
+  requests: number,
+  maxTokens: number,
+): Promise<number> {
+  const { tokens, seconds } = await loadRun(target, concurrency, requests, maxTokens);
+  return tokens / seconds;
 }
 
 /** Each path's runs, interleaved round by round in a rotating order. */
@@ -178,16 +309,19 @@ export async function interleaved<T>(
   return results;
 }
 
-export const percentile = (values: number[], p: number) => {
-  const sorted = values.filter((value) => !Number.isNaN(value)).sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-};
-
-export const median = (values: number[]) => percentile(values, 50);
-
 /** The median over rounds of each round's ratio to `baseline`: drift between rounds cancels. */
 export function roundRatio(results: Record<string, number[]>, name: string, baseline = "direct"): string {
-  return median(results[name]!.map((value, round) => value / results[baseline]![round]!)).toFixed(3);
+  return roundRatios(results[name]!, results[baseline]!).ratio.toFixed(3);
+}
+
+/** The same, with the range the rounds spread over: `0.952 (0.91–0.98)`. */
+export function roundRatioSpread(
+  results: Record<string, number[]>,
+  name: string,
+  baseline = "direct",
+): string {
+  const { ratio, spread } = roundRatios(results[name]!, results[baseline]!);
+  return `${ratio.toFixed(2)} (${spread[0].toFixed(2)}–${spread[1].toFixed(2)})`;
 }
 
 export function rssMb(pid: number): number {
@@ -197,4 +331,16 @@ export function rssMb(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/** A markdown table of each path's time over `direct`'s (p50 / p90), beside direct's own p50. */
+export function addedTimeTable(samples: Record<string, number[]>): string {
+  const names = Object.keys(samples).filter((name) => name !== "direct");
+  const added = (name: string, p: number) =>
+    (percentile(samples[name]!, p) - percentile(samples.direct!, p)).toFixed(2);
+  return [
+    `| direct p50 | ${names.join(" | ")} |`,
+    `|---|${names.map(() => "---").join("|")}|`,
+    `| ${median(samples.direct!).toFixed(2)} | ${names.map((name) => `${added(name, 50)} / ${added(name, 90)}`).join(" | ")} |`,
+  ].join("\n");
 }
