@@ -247,7 +247,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       server.close();
       server.closeAllConnections();
       watcher?.close();
-      await supervisor.stopAll("gateway stopped");
+      await supervisor.close("gateway stopped");
       await proxy.close();
       recorder.flush();
       rmSync(stateFile, { force: true });

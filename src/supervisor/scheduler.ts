@@ -43,6 +43,8 @@ export class Scheduler<Launch> {
   private readonly entries = new Map<string, Entry<Launch>>();
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly memory: MemoryQueue;
+  /** Set once the daemon is stopping: why no server may start any more. */
+  private closing?: string;
   private readonly batchExtraRequests: number;
 
   constructor(
@@ -135,6 +137,15 @@ export class Scheduler<Launch> {
   }
 
   /**
+   * The daemon is stopping: every server stops, and no start happens after this, not even one a
+   * request queued before (it would outlive the daemon).
+   */
+  close(reason: string): Promise<void> {
+    this.closing = `rig is stopping (${reason})`;
+    return this.stopAll(reason);
+  }
+
+  /**
    * A ready (or retiring) server's process died on its own. The third crash within a minute holds it:
    * requests get the reason instead of a restart that would crash again, until someone asks.
    */
@@ -184,12 +195,14 @@ export class Scheduler<Launch> {
    */
   private bringUp(name: string, entry: Entry<Launch>, since = this.effects.now()): Promise<void> {
     if (entry.state === "ready" && !entry.stale) return Promise.resolve();
+    if (this.closing) return Promise.reject(new StartError(this.closing));
     // Queued requests for one model are served together when it is ready instead of each swapping
     // the group again.
     if (entry.pendingStart) return entry.pendingStart;
     const start = this.admit(entry, since)
       .then(() =>
         this.enqueue(entry, async () => {
+          if (this.closing) throw new StartError(this.closing);
           if (entry.state === "ready" && !entry.stale) return;
           if (entry.state === "ready" && entry.stale) await this.retire(name, entry, "profile changed");
           await this.startNow(name, entry);

@@ -131,6 +131,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.scheduler.stopAll(reason);
   }
 
+  /** Stops every server for good: the daemon is stopping, and nothing may start behind it. */
+  close(reason: string): Promise<void> {
+    return this.scheduler.close(reason);
+  }
+
   status(): ServerStatus[] {
     const now = Date.now();
     return Object.values(this.config.servers).map((server) =>

@@ -359,3 +359,29 @@ describe("crash loops", () => {
     assert.equal(await scheduler.lease("a"), "a#4");
   });
 });
+
+describe("shutdown", () => {
+  test("once the daemon is stopping, no start happens: neither one a request queued before nor a new one", async () => {
+    const { world, scheduler } = setup(server("a", { group: "g" }), server("b", { group: "g" }));
+    world.hold("a");
+    const a = scheduler.lease("a");
+    await settle();
+    const b = scheduler.lease("b");
+    await settle();
+    const closed = scheduler.close("gateway stopped");
+    world.finish("a");
+    await assert.rejects(b, /rig is stopping \(gateway stopped\)/);
+    await a.then(
+      () => {},
+      () => {},
+    );
+    await closed;
+    await assert.rejects(scheduler.lease("b"), /rig is stopping/);
+    assert.deepEqual(
+      world.log.filter((line) => line.startsWith("start")),
+      ["start a"],
+      "b never started behind the shutdown",
+    );
+    assert.equal(scheduler.view("a")!.state, "stopped");
+  });
+});
