@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import {
   copyFileSync,
   existsSync,
@@ -13,8 +12,8 @@ import { availableParallelism, homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { writeTinyModel } from "../demo/tiny-model.ts";
 import { llamaCpp } from "../runtimes/llama-cpp.ts";
-import { isAlive } from "../system/process.ts";
 import { which } from "../system/which.ts";
+import { missingBuildTools, runTool, withLock } from "./build-tools.ts";
 import { SMOKE_TEST, type SmokeOutcome, smokeTest } from "./llama-smoke.ts";
 
 /** llama.cpp comes from the source node-llama-cpp ships as a git bundle, so the npm registry is all a build needs. */
@@ -134,67 +133,6 @@ export function cachedLlamaServer(
 /** llama-server from PATH, else from rig's build cache. */
 export function findLlamaServer(env: NodeJS.ProcessEnv = process.env): string | undefined {
   return which("llama-server", env) ?? cachedLlamaServer("cpu", env);
-}
-
-const TOOLS: Array<{ names: string[]; install: string }> = [
-  { names: ["cmake"], install: "cmake (Debian/Ubuntu: apt-get install cmake; macOS: brew install cmake)" },
-  {
-    names: ["c++", "g++", "clang++"],
-    install: "a C++ compiler (Debian/Ubuntu: apt-get install g++; macOS: xcode-select --install)",
-  },
-  { names: ["git"], install: "git (Debian/Ubuntu: apt-get install git)" },
-  { names: ["tar"], install: "tar" },
-  { names: ["npm"], install: "npm (it comes with Node.js)" },
-];
-
-export function missingBuildTools(env: NodeJS.ProcessEnv = process.env): string[] {
-  return TOOLS.filter((tool) => !tool.names.some((name) => which(name, env))).map((tool) => tool.install);
-}
-
-function runTool(argv: string[], cwd: string, onLine?: (line: string) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd, stdio: ["ignore", "pipe", "pipe"] });
-    const tail: string[] = [];
-    const collect = (chunk: Buffer) => {
-      for (const line of chunk.toString().split("\n")) {
-        if (!line.trim()) continue;
-        tail.push(line);
-        if (tail.length > 30) tail.shift();
-        onLine?.(line);
-      }
-    };
-    child.stdout.on("data", collect);
-    child.stderr.on("data", collect);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      if (code === 0) resolve();
-      else reject(new Error(`${argv.join(" ")} failed (exit ${code}):\n${tail.join("\n")}`));
-    });
-  });
-}
-
-/** Holds a directory lock so that two builds on one machine never interleave; a dead holder's lock is taken over. */
-async function withLock<T>(lockDir: string, work: () => Promise<T>): Promise<T> {
-  const pidFile = join(lockDir, "pid");
-  for (;;) {
-    try {
-      mkdirSync(lockDir, { recursive: false });
-      writeFileSync(pidFile, String(process.pid));
-      break;
-    } catch {
-      const holder = Number(existsSync(pidFile) ? readFileSync(pidFile, "utf8") : Number.NaN);
-      if (!Number.isFinite(holder) || !isAlive(holder)) {
-        rmSync(lockDir, { recursive: true, force: true });
-        continue;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 2000));
-    }
-  }
-  try {
-    return await work();
-  } finally {
-    rmSync(lockDir, { recursive: true, force: true });
-  }
 }
 
 /** Fetches node-llama-cpp's llama.cpp bundle through npm and checks it out into the cache (once per machine). */

@@ -1,249 +1,35 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
+import { MIGRATIONS } from "./migrations.ts";
+import {
+  type BenchRecord,
+  type BenchRow,
+  decode,
+  decodeBench,
+  type LaunchRecord,
+  type LaunchRow,
+  type RawRow,
+  REQUEST_COLUMNS,
+  type RequestFilter,
+  type RequestRecord,
+  type RequestRow,
+  redactEnv,
+  requestRow,
+} from "./rows.ts";
 
-/** Numbered migrations: each runs once, in order, inside a transaction; user_version records the last. */
-/** The schema, one numbered step each; `user_version` says how many a database has run. */
-export const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE launches (
-     id INTEGER PRIMARY KEY,
-     server TEXT NOT NULL,
-     runtime TEXT NOT NULL,
-     argv TEXT NOT NULL,
-     env TEXT NOT NULL,
-     cwd TEXT NOT NULL,
-     config_hash TEXT NOT NULL,
-     profile_hash TEXT NOT NULL,
-     model_fingerprint TEXT,
-     pid INTEGER,
-     port INTEGER,
-     started_at TEXT NOT NULL,
-     ready_at TEXT,
-     ready_ms INTEGER,
-     stopped_at TEXT,
-     exit_code INTEGER,
-     exit_signal TEXT,
-     outcome TEXT,
-     log_tail TEXT
-   );
-   CREATE INDEX launches_by_server ON launches (server, id);`,
-  `CREATE TABLE requests (
-     id INTEGER PRIMARY KEY,
-     at TEXT NOT NULL,
-     server TEXT,
-     agent TEXT,
-     route TEXT NOT NULL,
-     status INTEGER NOT NULL,
-     stream INTEGER NOT NULL,
-     ttfb_ms REAL,
-     duration_ms REAL NOT NULL,
-     prompt_tokens INTEGER,
-     completion_tokens INTEGER,
-     error TEXT
-   );
-   CREATE INDEX requests_by_server ON requests (server, id);`,
-  // Prompt tokens the runtime's cache served: a turn that threw the cache away shows as 0 here.
-  `ALTER TABLE requests ADD COLUMN cached_tokens INTEGER;
-   CREATE INDEX requests_by_agent ON requests (agent, id);`,
-  // What each launch was measured using (its peak) beside what rig counted it as before it ran; a
-  // profile's next launch starts from its last measurement.
-  `ALTER TABLE launches ADD COLUMN memory_bytes INTEGER;
-   ALTER TABLE launches ADD COLUMN memory_estimate_bytes INTEGER;
-   CREATE INDEX launches_by_profile ON launches (profile_hash, id);`,
-  // `rig bench` runs: what was measured, on which build of which runtime, on which machine, and the figures.
-  `CREATE TABLE bench_runs (
-     id INTEGER PRIMARY KEY,
-     server TEXT NOT NULL,
-     at TEXT NOT NULL,
-     runtime TEXT NOT NULL,
-     runtime_version TEXT,
-     config_hash TEXT NOT NULL,
-     profile_hash TEXT NOT NULL,
-     model_fingerprint TEXT,
-     machine TEXT NOT NULL,
-     settings TEXT NOT NULL,
-     results TEXT NOT NULL
-   );
-   CREATE INDEX bench_runs_by_server ON bench_runs (server, id);`,
-];
-
-const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|PASSWD|AUTH|CREDENTIAL/i;
-
-export function redactEnv(env: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(env).map(([key, value]) => [key, SECRET_NAME.test(key) ? "<redacted>" : value]),
-  );
-}
-
-export interface LaunchRecord {
-  server: string;
-  runtime: string;
-  argv: string[];
-  env: Record<string, string>;
-  cwd: string;
-  configHash: string;
-  profileHash: string;
-  modelFingerprint?: unknown;
-  pid?: number;
-  port?: number;
-}
-
-export interface LaunchRow {
-  id: number;
-  server: string;
-  runtime: string;
-  argv: string[];
-  env: Record<string, string>;
-  cwd: string;
-  config_hash: string;
-  profile_hash: string;
-  model_fingerprint: unknown;
-  pid: number | null;
-  port: number | null;
-  started_at: string;
-  ready_at: string | null;
-  ready_ms: number | null;
-  stopped_at: string | null;
-  exit_code: number | null;
-  exit_signal: string | null;
-  outcome: string | null;
-  log_tail: string | null;
-  memory_bytes: number | null;
-  memory_estimate_bytes: number | null;
-}
-
-type RawRow = Omit<LaunchRow, "argv" | "env" | "model_fingerprint"> & {
-  argv: string;
-  env: string;
-  model_fingerprint: string | null;
-};
-
-function decode(row: RawRow): LaunchRow {
-  return {
-    ...row,
-    argv: JSON.parse(row.argv),
-    env: JSON.parse(row.env),
-    model_fingerprint: row.model_fingerprint ? JSON.parse(row.model_fingerprint) : null,
-  };
-}
-
-/** Tokens an upstream reported for one request. */
-export interface Usage {
-  prompt: number;
-  completion: number;
-  cached?: number;
-}
-
-/** One finished request through the gateway: a row of `requests`, a gateway log line, a metrics sample. */
-export interface RequestRecord {
-  method: string;
-  path: string;
-  server?: string;
-  agent?: string;
-  route: string;
-  status: number;
-  stream: boolean;
-  startedAt: number;
-  ttfbMs?: number;
-  durationMs: number;
-  usage?: Usage;
-  error?: string;
-}
-
-/** A row of `requests`, as the ledger stores it and the page shows it. */
-export interface RequestRow {
-  /** Absent until the row is written (a request streamed to the page as it finishes). */
-  id?: number;
-  /** ISO time the request arrived. */
-  at: string;
-  server: string | null;
-  agent: string | null;
-  route: string;
-  status: number;
-  stream: boolean;
-  ttfb_ms: number | null;
-  duration_ms: number;
-  prompt_tokens: number | null;
-  cached_tokens: number | null;
-  completion_tokens: number | null;
-  error: string | null;
-}
-
-export function requestRow(entry: RequestRecord): RequestRow {
-  return {
-    at: new Date(entry.startedAt).toISOString(),
-    server: entry.server ?? null,
-    agent: entry.agent ?? null,
-    route: entry.route,
-    status: entry.status,
-    stream: entry.stream,
-    ttfb_ms: entry.ttfbMs ?? null,
-    duration_ms: entry.durationMs,
-    prompt_tokens: entry.usage?.prompt ?? null,
-    cached_tokens: entry.usage?.cached ?? null,
-    completion_tokens: entry.usage?.completion ?? null,
-    error: entry.error ?? null,
-  };
-}
-
-export interface RequestFilter {
-  server?: string;
-  agent?: string;
-  limit?: number;
-}
-
-const REQUEST_COLUMNS = [
-  "at",
-  "server",
-  "agent",
-  "route",
-  "status",
-  "stream",
-  "ttfb_ms",
-  "duration_ms",
-  "prompt_tokens",
-  "cached_tokens",
-  "completion_tokens",
-  "error",
-] as const;
-
-/** One `rig bench` run as the bench command hands it over; `settings` and `results` are its own JSON. */
-export interface BenchRecord {
-  server: string;
-  runtime: string;
-  runtimeVersion: string | null;
-  configHash: string;
-  profileHash: string;
-  modelFingerprint?: unknown;
-  machine: unknown;
-  settings: unknown;
-  results: unknown;
-}
-
-/** A row of `bench_runs`, its JSON columns decoded. */
-export interface BenchRow {
-  id: number;
-  server: string;
-  /** ISO time the run was recorded. */
-  at: string;
-  runtime: string;
-  runtime_version: string | null;
-  config_hash: string;
-  profile_hash: string;
-  model_fingerprint: unknown;
-  machine: unknown;
-  settings: unknown;
-  results: unknown;
-}
-
-const BENCH_JSON = ["model_fingerprint", "machine", "settings", "results"] as const;
-
-function decodeBench(row: Record<string, unknown>): BenchRow {
-  const decoded = { ...row };
-  for (const column of BENCH_JSON)
-    decoded[column] = typeof row[column] === "string" ? JSON.parse(row[column] as string) : null;
-  return decoded as unknown as BenchRow;
-}
+export { MIGRATIONS } from "./migrations.ts";
+export type {
+  BenchRecord,
+  BenchRow,
+  LaunchRecord,
+  LaunchRow,
+  RequestFilter,
+  RequestRecord,
+  RequestRow,
+  Usage,
+} from "./rows.ts";
+export { redactEnv, requestRow } from "./rows.ts";
 
 /** The SQLite record of every launch (state/rig.db). Only the daemon writes; commands read. */
 export class Ledger {

@@ -4,7 +4,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { missingBuildTools } from "../../src/install/llama-cpp.ts";
+import { missingBuildTools } from "../../src/install/build-tools.ts";
 import { rig, rigJson } from "../support/cli.ts";
 
 test("rig install llama.cpp reuses its cache: a no-op that prints the binary", async () => {
