@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { request } from "undici";
 import { freePort } from "../system/ports.ts";
 import { settlesWithin, sleep } from "../system/process.ts";
 
@@ -18,9 +19,13 @@ export type SmokeOutcome =
       tail: string[];
     };
 
-/** Streams one chat of `tokens` tokens; throws unless it runs to its `[DONE]`. */
+/**
+ * Streams one chat of `tokens` tokens; throws unless it runs to its `[DONE]`. Each stream has its own
+ * connection (`reset`): llama-server closes a keep-alive connection after a stream, and a second round
+ * sent on a pooled one just as it closes fails with "fetch failed" although the server is healthy.
+ */
 async function stream(port: number): Promise<void> {
-  const response = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+  const response = await request(`http://127.0.0.1:${port}/v1/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({
@@ -28,11 +33,12 @@ async function stream(port: number): Promise<void> {
       stream: true,
       max_tokens: SMOKE_TEST.tokens,
     }),
+    reset: true,
     signal: AbortSignal.timeout(SMOKE_TEST.roundMs),
   });
-  const text = await response.text();
-  if (response.status !== 200 || !text.includes("data: [DONE]"))
-    throw new Error(`a stream ended without [DONE] (status ${response.status}): ${text.slice(-300)}`);
+  const text = await response.body.text();
+  if (response.statusCode !== 200 || !text.includes("data: [DONE]"))
+    throw new Error(`a stream ended without [DONE] (status ${response.statusCode}): ${text.slice(-300)}`);
 }
 
 async function health(port: number): Promise<number> {
