@@ -23,6 +23,22 @@ export interface Server extends ServerConfig {
   profileHash: string;
 }
 
+/** Another gateway (or OpenAI/Anthropic-compatible server) whose models route here as `<name>/<model>`. */
+export interface Peer {
+  name: string;
+  /** The base URL without a trailing slash. */
+  url: string;
+  apiKey?: string;
+  timeoutMs: number;
+}
+
+/** A host running llama.cpp's rpc-server. */
+export interface Worker {
+  name: string;
+  host: string;
+  port: number;
+}
+
 export interface Agent extends AgentConfig {
   name: string;
 }
@@ -45,6 +61,8 @@ export interface Config {
   memory: { gpu: "auto" | number; ram: "auto" | number; reserve: number };
   runtimes: Partial<Record<string, { command: string[] }>>;
   harnesses: Partial<Record<string, { command: string[] }>>;
+  peers: Record<string, Peer>;
+  workers: Record<string, Worker>;
   servers: Record<string, Server>;
   agents: Record<string, Agent>;
   /** Hash of the merged config, recorded with every launch. */
@@ -221,6 +239,9 @@ function resolve(
         env: server.env,
         context: server.context,
         executable: runtimes[server.runtime]?.command,
+        rpc: server.rpc.map((worker) => raw.workers[worker] ?? worker),
+        tensorSplit: server.tensor_split,
+        nodes: server.nodes,
       };
       const resolved: Server = {
         ...server,
@@ -243,6 +264,20 @@ function resolve(
   );
   const agents = Object.fromEntries(
     Object.entries(raw.agents).map(([name, agent]) => [name, { ...agent, name }]),
+  );
+  const peers = Object.fromEntries(
+    Object.entries(raw.peers).map(([name, peer]) => [
+      name,
+      {
+        name,
+        url: peer.url.replace(/\/+$/, ""),
+        apiKey: peer.api_key || undefined,
+        timeoutMs: peer.timeout === undefined ? DEFAULT_RESPONSE_TIMEOUT_MS : parseDuration(peer.timeout),
+      },
+    ]),
+  );
+  const workers = Object.fromEntries(
+    Object.entries(raw.workers).map(([name, worker]) => [name, { name, ...worker }]),
   );
   return {
     home,
@@ -267,6 +302,8 @@ function resolve(
     },
     runtimes,
     harnesses,
+    peers,
+    workers,
     servers,
     agents,
     hash: hashOf(raw),
@@ -280,6 +317,15 @@ export function findServer(config: Config, model: string): Server | undefined {
   // Own properties only: `__proto__` or `constructor` as a model name is unknown, not an object.
   if (Object.hasOwn(config.servers, model)) return config.servers[model];
   return Object.values(config.servers).find((server) => server.aliases.includes(model));
+}
+
+/** Splits `<peer>/<model>` when the part before the first slash names a peer; a model name may hold slashes itself. */
+export function peerModel(config: Config, model: string): { peer: Peer; model: string } | undefined {
+  const slash = model.indexOf("/");
+  if (slash <= 0) return undefined;
+  const name = model.slice(0, slash);
+  if (!Object.hasOwn(config.peers, name)) return undefined;
+  return { peer: config.peers[name]!, model: model.slice(slash + 1) };
 }
 
 /**
@@ -341,8 +387,9 @@ export function checkReferences(config: Config): Problem[] {
       }
     });
   }
+  problems.push(...checkHops(config, routeNames));
   for (const agent of Object.values(config.agents)) {
-    if (!findServer(config, agent.server)) {
+    if (!findServer(config, agent.server) && !peerModel(config, agent.server)) {
       problems.push({
         level: "error",
         code: "unknown-server",
@@ -378,6 +425,54 @@ export function checkReferences(config: Config): Problem[] {
       });
     }
     if (!other) portOwners.set(server.port, server);
+  }
+  return problems;
+}
+
+/** Problems in what a server reaches beyond itself: fallbacks, rpc workers, multi-node plans. */
+function checkHops(config: Config, routeNames: Map<string, string>): Problem[] {
+  const problems: Problem[] = [];
+  const problem = (code: string, message: string, path: KeyPath) =>
+    problems.push({ level: "error", code, message, path: path.join("."), where: config.where(path) });
+  for (const server of Object.values(config.servers)) {
+    const acrossHosts = runtimeFor(server.runtime).acrossHosts;
+    server.fallback.forEach((target, index) => {
+      const path = ["servers", server.name, "fallback", index];
+      const local = findServer(config, target);
+      if (local === server) problem("fallback-self", `\`${target}\` is this server itself`, path);
+      else if (!local && !peerModel(config, target)) {
+        const peerHint = target.includes("/")
+          ? ` (no peer \`${target.slice(0, target.indexOf("/"))}\` in \`peers:\`)`
+          : didYouMean(target, routeNames.keys());
+        problem("unknown-server", `unknown server \`${target}\`${peerHint}`, path);
+      }
+    });
+    if (server.rpc.length && acrossHosts !== "rpc")
+      problem("rpc-runtime", `\`rpc:\` is only for llama.cpp servers (rpc-server workers)`, [
+        "servers",
+        server.name,
+        "rpc",
+      ]);
+    if (server.tensor_split && acrossHosts !== "rpc")
+      problem("rpc-runtime", `\`tensor_split:\` is only for llama.cpp servers`, [
+        "servers",
+        server.name,
+        "tensor_split",
+      ]);
+    server.rpc.forEach((worker, index) => {
+      if (!Object.hasOwn(config.workers, worker))
+        problem(
+          "unknown-worker",
+          `unknown worker \`${worker}\`${didYouMean(worker, Object.keys(config.workers))}; name it in \`workers:\` (host, port)`,
+          ["servers", server.name, "rpc", index],
+        );
+    });
+    if (server.nodes.length && acrossHosts !== "nodes")
+      problem("nodes-runtime", `\`nodes:\` is only for vllm servers (a multi-node plan)`, [
+        "servers",
+        server.name,
+        "nodes",
+      ]);
   }
   return problems;
 }

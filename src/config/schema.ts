@@ -32,6 +32,31 @@ function showValue(value: string | string[]): string {
 
 const scalarArg = z.union([z.string(), z.number(), z.boolean()]).transform(String);
 
+const nodeSchema = z
+  .strictObject({
+    host: z.string().min(1).describe("the node's address, as the other nodes reach it"),
+    gpus: z.number().int().positive().default(1).describe("GPUs on this node the model uses"),
+  })
+  .describe("one host of a multi-node vLLM server");
+
+export const peerSchema = z
+  .strictObject({
+    url: z
+      .string()
+      .url()
+      .describe("the peer's base URL (another rig gateway, or any OpenAI/Anthropic-compatible server)"),
+    api_key: z.string().optional().describe("the peer's key, usually ${env:NAME}"),
+    timeout: duration.optional().describe("longest silent wait for the peer (default 5m)"),
+  })
+  .describe("another gateway whose models appear here as <peer>/<model>");
+
+export const workerSchema = z
+  .strictObject({
+    host: z.string().min(1).describe("the address rpc-server listens on"),
+    port: port.default(50052).describe("rpc-server's port (default 50052)"),
+  })
+  .describe("a host running llama.cpp's rpc-server (`rig worker run`)");
+
 export const requestRulesSchema = z
   .strictObject({
     set: z
@@ -84,6 +109,24 @@ export const serverSchema = z
     notes: z.string().optional().describe("why these flags: measurements, caveats"),
     memory: size.optional().describe("what this server takes in memory: overrides rig's estimate"),
     priority: z.number().int().default(0).describe("higher starts first when servers wait for memory"),
+    fallback: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        "servers or <peer>/<model> tried in order when this one cannot take a request (never after a byte)",
+      ),
+    rpc: z
+      .array(name)
+      .default([])
+      .describe("llama.cpp only: workers (from `workers:`) the model is split across, passed as --rpc"),
+    tensor_split: z
+      .array(z.number().nonnegative())
+      .optional()
+      .describe("llama.cpp only: the share of the model each device takes, local first (--tensor-split)"),
+    nodes: z
+      .array(nodeSchema)
+      .default([])
+      .describe("vllm only: the hosts one model runs across, the head first (rendered by `rig explain`)"),
   })
   .superRefine((server, ctx) => {
     const adapter = runtimeFor(server.runtime);
@@ -112,7 +155,7 @@ export const serverSchema = z
 
 export const agentSchema = z.strictObject({
   harness: z.enum(HARNESS_NAMES).describe("which coding agent CLI"),
-  server: name.describe("the server profile (or alias) it talks to"),
+  server: z.string().min(1).describe("the server profile (or alias, or <peer>/<model>) it talks to"),
   model_id: z
     .string()
     .optional()
@@ -208,6 +251,8 @@ export const configSchema = z.strictObject({
   runtimes: z.partialRecord(z.enum(RUNTIME_KINDS), executableOverride).default({}),
   harnesses: z.partialRecord(z.enum(HARNESS_NAMES), executableOverride).default({}),
   memory: memorySchema.default({ gpu: "auto", ram: "auto", reserve: "2GB" }),
+  peers: z.record(name, peerSchema).default({}),
+  workers: z.record(name, workerSchema).default({}),
   servers: z.record(name, serverSchema).default({}).superRefine(refuseReservedNames),
   agents: z.record(name, agentSchema).default({}),
 });
@@ -216,6 +261,9 @@ export type RawConfig = z.infer<typeof configSchema>;
 export type ServerConfig = z.infer<typeof serverSchema>;
 export type AgentConfig = z.infer<typeof agentSchema>;
 export type RequestRules = z.infer<typeof requestRulesSchema>;
+export type PeerConfig = z.infer<typeof peerSchema>;
+export type WorkerConfig = z.infer<typeof workerSchema>;
+export type NodeConfig = z.infer<typeof nodeSchema>;
 
 /** Sections an included file may define; everything else belongs to the main rig.yaml. */
 export const MERGED_SECTIONS = ["servers", "agents", "runtimes", "harnesses"] as const;

@@ -15,6 +15,7 @@ export const llamaCpp: RuntimeAdapter = {
   detectable: true,
   dialects: ["chat", "completions", "embeddings", "messages", "responses"],
   defaultStartTimeoutMs: 10 * 60_000,
+  acrossHosts: "rpc",
   process(input) {
     const [executable = "llama-server", ...prefix] = input.command ?? this.defaultCommand;
     return {

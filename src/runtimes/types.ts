@@ -179,6 +179,11 @@ export interface RuntimeAdapter {
   process(input: LaunchInput): ProcessSpec | null;
   /** Whether the spawned process is shared with other profiles and must outlive this one (ollama). */
   sharedProcess?: boolean;
+  /**
+   * How one model of this runtime spans hosts, and so which profile keys it takes: `rpc` (llama.cpp's
+   * rpc-server workers: `rpc:`, `tensor_split:`) or `nodes` (a multi-node plan: `nodes:`).
+   */
+  acrossHosts?: "rpc" | "nodes";
   baseUrl(input: LaunchInput): string;
   /** Path polled until it answers 200. */
   healthPath: string;

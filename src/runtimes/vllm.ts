@@ -14,6 +14,7 @@ export const vllm: RuntimeAdapter = {
   detectable: true,
   dialects: ["chat", "completions", "embeddings", "responses"],
   defaultStartTimeoutMs: 20 * 60_000,
+  acrossHosts: "nodes",
   process(input) {
     const [executable = "vllm", ...prefix] = input.command ?? this.defaultCommand;
     return {
