@@ -170,6 +170,16 @@ describe("Anthropic Messages → Chat", () => {
     assert.deepEqual(chat.chat_template_kwargs, { enable_thinking: false });
   });
 
+  test("adaptive thinking (Claude Code's default) leaves the template's switch alone and still reads <think> as thinking", () => {
+    const request = { model: "m", max_tokens: 64, messages: [{ role: "user", content: "a" }] };
+    const adaptive = anthropic.toChat({ ...request, thinking: { type: "adaptive" } });
+    assert.equal(adaptive.chat.chat_template_kwargs, undefined);
+    assert.equal(adaptive.context.thinking, true);
+    const enabled = anthropic.toChat({ ...request, thinking: { type: "enabled", budget_tokens: 1024 } });
+    assert.deepEqual(enabled.chat.chat_template_kwargs, { enable_thinking: true });
+    assert.equal(anthropic.toChat(request).context.thinking, false);
+  });
+
   test("a whole answer: thinking, text and tool_use blocks (ids as Anthropic's), tool_use stop reason, usage net of the cache", () => {
     const ctx = context({ toolsOffered: true });
     const events = responseEvents(

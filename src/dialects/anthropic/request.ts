@@ -128,7 +128,7 @@ export function messagesToChat(body: Json): { chat: Json; context: TranslationCo
     }),
     ...(tools.length ? { tools } : {}),
     ...(tools.length && body.tool_choice ? { tool_choice: toolChoice(body.tool_choice as Json) } : {}),
-    ...(thinking?.type ? { chat_template_kwargs: { enable_thinking: thinking.type === "enabled" } } : {}),
+    ...thinkingSwitch(thinking?.type),
     ...chatStreaming(body),
   };
   return {
@@ -138,7 +138,7 @@ export function messagesToChat(body: Json): { chat: Json; context: TranslationCo
       toolNames,
       toolsOffered: tools.length > 0,
       inputTokens: estimateTokens({ system, messages: body.messages, tools: body.tools }),
-      thinking: thinking?.type === "enabled",
+      thinking: thinking?.type === "enabled" || thinking?.type === "adaptive",
     },
   };
 }
@@ -163,4 +163,15 @@ export function fixNativeMessages(body: Json): Json {
       (block) => !(typeof block.text === "string" && isBillingHeader(block.text)),
     ),
   };
+}
+
+/**
+ * The template's thinking switch for Anthropic's `thinking.type`: `enabled` and `disabled` set it;
+ * `adaptive` (Claude Code's default: the model decides) leaves the template's own default, while the
+ * answer still turns `<think>` into thinking blocks.
+ */
+function thinkingSwitch(type: string | undefined): Json {
+  if (type === "enabled" || type === "disabled")
+    return { chat_template_kwargs: { enable_thinking: type === "enabled" } };
+  return {};
 }
