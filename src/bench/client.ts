@@ -12,9 +12,13 @@ export interface ChatTarget {
 }
 
 export interface ChatAsk {
+  /** The user's message of a filler request. */
   prompt: string;
+  /** The answer's length, unless `request` sets its own `max_tokens`. */
   maxTokens: number;
   timeoutMs: number;
+  /** A prompt set's request (messages, tools, …), sent instead of `prompt` as it is written. */
+  request?: Record<string, unknown>;
 }
 
 /**
@@ -23,14 +27,16 @@ export interface ChatAsk {
  */
 export function streamChat(target: ChatTarget, ask: ChatAsk): Promise<AnswerFigures> {
   const body = JSON.stringify({
+    max_tokens: ask.maxTokens,
+    ...(ask.request ?? {
+      // Honoured by llama.cpp, vLLM and SGLang, ignored elsewhere: answers run to max_tokens, so every
+      // request generates the same number of tokens.
+      ignore_eos: true,
+      messages: [{ role: "user", content: ask.prompt }],
+    }),
     model: target.model,
     stream: true,
     stream_options: { include_usage: true },
-    max_tokens: ask.maxTokens,
-    // Honoured by llama.cpp, vLLM and SGLang, ignored elsewhere: answers run to max_tokens, so every
-    // request generates the same number of tokens.
-    ignore_eos: true,
-    messages: [{ role: "user", content: ask.prompt }],
   });
   const url = new URL(target.url);
   const send = url.protocol === "https:" ? httpsRequest : request;

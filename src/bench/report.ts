@@ -1,4 +1,5 @@
 import { formatTokenCount, type PromptScale } from "./prompt.ts";
+import { BUILT_IN } from "./prompts.ts";
 import type { Subject } from "./run.ts";
 import type { BenchSummary, CellSummary, Comparison, RoundRecord } from "./summary.ts";
 
@@ -11,6 +12,10 @@ export interface BenchSettings {
   /** `--vary` as typed, or null. */
   vary: string | null;
   subjects: Subject[];
+  /** The servers of a side-by-side run, as named on the command line (absent for one server). */
+  servers?: string[];
+  /** The prompt set: `--prompts` as typed, or "built-in"; absent for filler sized to each context. */
+  prompts?: string;
 }
 
 /** The figures of a run as the ledger keeps them (`results`). */
@@ -40,8 +45,8 @@ const METRIC_WORDS: Record<Comparison["metric"], string> = {
 const fixed = (value: number | null, digits: number) => (value === null ? "-" : value.toFixed(digits));
 export const ms = (value: number | null) => (value === null ? "-" : `${fixed(value, value < 10 ? 2 : 1)} ms`);
 export const perSecond = (value: number | null) => (value === null ? "-" : fixed(value, value < 100 ? 1 : 0));
-export const cellName = (cell: { context: number; concurrency: number }) =>
-  `${formatTokenCount(cell.context)} ×${cell.concurrency}`;
+export const cellName = (cell: { context: number; concurrency: number; prompt?: string }) =>
+  `${cell.prompt ? `${cell.prompt} ` : ""}${cell.context ? `${formatTokenCount(cell.context)} ` : ""}×${cell.concurrency}`;
 
 export function ratioText(comparison: Pick<Comparison, "ratio" | "spread" | "verdict">): string {
   const [low, high] = comparison.spread;
@@ -52,11 +57,35 @@ export function ratioText(comparison: Pick<Comparison, "ratio" | "spread" | "ver
 export function commandOf(server: string, settings: BenchSettings): string {
   const contexts = settings.contexts.map(formatTokenCount).join(",");
   const vary = settings.vary === null ? "" : ` --vary ${JSON.stringify(settings.vary)}`;
-  return `rig bench ${server} --context ${contexts} --concurrency ${settings.concurrency.join(",")}${vary}`;
+  const prompts =
+    settings.prompts && settings.prompts !== BUILT_IN ? ` --prompts ${JSON.stringify(settings.prompts)}` : "";
+  const servers = settings.servers?.join(" ") ?? server;
+  return `rig bench ${servers} --context ${contexts} --concurrency ${settings.concurrency.join(",")}${vary}${prompts}`;
 }
 
+/** How long a subject took to be ready over the rounds, "ready in 0.0–4.2 s": a start or swap at most. */
+export function readyText(rounds: readonly RoundRecord[], subject: string): string {
+  const waits = rounds.flatMap((round) => round.ready_ms?.[subject] ?? []);
+  if (!waits.length) return "";
+  const seconds = (value: number) => (value / 1000).toFixed(1);
+  const [low, high] = [Math.min(...waits), Math.max(...waits)];
+  return `ready in ${low === high ? seconds(low) : `${seconds(low)}–${seconds(high)}`} s`;
+}
+
+/** "2/3" answers with a well-formed call, for prompts that offer tools. */
+export const toolCallText = (result: Pick<CellSummary, "tool_calls">) =>
+  result.tool_calls ? `${result.tool_calls.well_formed}/${result.tool_calls.answers}` : "-";
+
 function directFigures(result: CellSummary): string {
-  return `first token ${ms(result.ttft_ms)}, prompt ${perSecond(result.prompt_tps)} tok/s, generation ${perSecond(result.gen_tps)} tok/s`;
+  const calls = result.tool_calls ? `, well-formed tool calls ${toolCallText(result)}` : "";
+  return `first token ${ms(result.ttft_ms)}, prompt ${perSecond(result.prompt_tps)} tok/s, generation ${perSecond(result.gen_tps)} tok/s${calls}`;
+}
+
+/** How a subject is named in comparisons: a variant by its flags, a server by its name. */
+export function subjectLabel(subjects: readonly Subject[], name: string): string {
+  const subject = subjects.find((candidate) => candidate.name === name);
+  if (subject?.vary === undefined) return name;
+  return subject.vary.join(" ") || "as written";
 }
 
 /**
@@ -66,8 +95,7 @@ function directFigures(result: CellSummary): string {
 export function headlines(run: StoredRun): string[] {
   const { results, settings } = run;
   if (settings.subjects.length > 1) {
-    const words = (name: string) =>
-      settings.subjects.find((subject) => subject.name === name)?.vary?.join(" ") || "as written";
+    const words = (name: string) => subjectLabel(settings.subjects, name);
     const lines = new Map<string, string[]>();
     for (const comparison of results.comparisons) {
       const key = `${comparison.subject} ${cellName(comparison)}`;
@@ -83,7 +111,10 @@ export function headlines(run: StoredRun): string[] {
     .filter((result) => result.path === "direct")
     .map((result) => {
       const cost = results.gateway.find(
-        (entry) => entry.context === result.context && entry.concurrency === result.concurrency,
+        (entry) =>
+          entry.context === result.context &&
+          entry.concurrency === result.concurrency &&
+          entry.prompt === result.prompt,
       );
       const added = cost?.added_ttft_ms;
       const through =

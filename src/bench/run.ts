@@ -8,6 +8,7 @@ import {
   promptScale,
   wordsFor,
 } from "./prompt.ts";
+import { type BenchPrompt, numberedMessages, wellFormedCalls } from "./prompts.ts";
 import { median } from "./stats.ts";
 import type { AnswerFigures } from "./stream.ts";
 import type { BenchPath, Cell, RoundRecord, StepResult } from "./summary.ts";
@@ -19,6 +20,9 @@ export interface Subject {
   vary?: string[];
 }
 
+/** Both paths: a server's figures and what the gateway adds. */
+export const BOTH_PATHS: readonly BenchPath[] = ["direct", "gateway"];
+
 export interface BenchPlan {
   subjects: Subject[];
   cells: Cell[];
@@ -28,6 +32,10 @@ export interface BenchPlan {
   timeoutMs: number;
   /** The first request's number (prompts are numbered so no prompt cache serves them). */
   firstRequest: number;
+  /** The paths every cell is measured on; both unless the run compares servers on a prompt set. */
+  paths?: readonly BenchPath[];
+  /** The prompt set the cells' `prompt` names come from. */
+  prompts?: readonly BenchPrompt[];
 }
 
 export interface Endpoints {
@@ -56,8 +64,6 @@ export function rotate<T>(items: readonly T[], by: number): T[] {
   return [...items.slice(shift), ...items.slice(0, shift)];
 }
 
-const PATHS: BenchPath[] = ["direct", "gateway"];
-
 /**
  * Measures every subject on both paths at every cell, interleaved: round by round, each subject in turn
  * (brought to ready, which swaps out the one before it), the order rotating every round, so drift on
@@ -68,45 +74,80 @@ export async function runBench(plan: BenchPlan, driver: BenchDriver): Promise<Be
   const scales: Record<string, PromptScale> = {};
   const rounds: RoundRecord[] = [];
   const offTarget: BenchRun["offTarget"] = [];
-  const total = plan.rounds * plan.subjects.length * PATHS.length * plan.cells.length;
+  const paths = plan.paths ?? BOTH_PATHS;
+  const total = plan.rounds * plan.subjects.length * paths.length * plan.cells.length;
   let done = 0;
-  const ask = (target: ChatTarget, words: number, maxTokens: number) =>
-    driver.ask(target, {
-      prompt: fillerPrompt(words, requestNumber++),
+  const promptOf = (cell: Cell) => plan.prompts?.find((prompt) => prompt.name === cell.prompt);
+  const sized = (cell: Cell) => !cell.prompt || promptOf(cell)?.fillsContext === true;
+  /** A filler prompt of `words` words, inside the cell's request when the prompt set has one. */
+  const ask = (target: ChatTarget, words: number, maxTokens: number, prompt?: BenchPrompt) => {
+    const number = requestNumber++;
+    const filler = fillerPrompt(words, number);
+    const request = prompt && {
+      ...prompt.request,
+      messages: prompt.fillsContext
+        ? [{ role: "user", content: filler }]
+        : numberedMessages(prompt.request.messages as unknown[], number),
+    };
+    return driver.ask(target, {
+      prompt: filler,
       maxTokens,
       timeoutMs: plan.timeoutMs,
+      ...(request ? { request } : {}),
     });
+  };
 
   for (let round = 0; round < plan.rounds; round++) {
     const order = rotate(plan.subjects, round);
-    const record: RoundRecord = { round: round + 1, order: order.map((subject) => subject.name), steps: [] };
+    const record: RoundRecord = {
+      round: round + 1,
+      order: order.map((subject) => subject.name),
+      ready_ms: {},
+      steps: [],
+    };
     rounds.push(record);
     for (const subject of order) {
       driver.progress?.(done, total, `round ${round + 1}/${plan.rounds}: starting ${subject.name}`);
+      // Loading is timed on its own and never falls inside a measured step.
+      const asked = performance.now();
       const endpoints = await driver.ready(subject);
+      record.ready_ms![subject.name] = Math.round(performance.now() - asked);
       // The first answers after a start are slower (buffers allocated, caches cold) on every path.
-      for (const path of PATHS) await ask(endpoints[path], PROBE_WORDS[0], 4);
-      scales[subject.name] ??= promptScale(
-        await Promise.all(
-          PROBE_WORDS.map(async (words) => (await ask(endpoints.direct, words, 1)).promptTokens),
-        ),
-      );
-      const scale = scales[subject.name]!;
-      for (const path of rotate(PATHS, round)) {
+      for (const path of paths) await ask(endpoints[path], PROBE_WORDS[0], 4);
+      if (plan.cells.some(sized))
+        scales[subject.name] ??= promptScale(
+          await Promise.all(
+            PROBE_WORDS.map(async (words) => (await ask(endpoints.direct, words, 1)).promptTokens),
+          ),
+        );
+      const scale = scales[subject.name];
+      for (const path of rotate(paths, round)) {
         for (const cell of plan.cells) {
           driver.progress?.(
             done,
             total,
-            `round ${round + 1}/${plan.rounds}: ${subject.name} ${path}, context ${cell.context} ×${cell.concurrency}`,
+            `round ${round + 1}/${plan.rounds}: ${subject.name} ${path}, ${cell.prompt ?? "context"} ${cell.prompt && !sized(cell) ? "" : `${cell.context} `}×${cell.concurrency}`,
           );
-          const target = cell.context - plan.maxTokens;
-          const words = wordsFor(cell.context, plan.maxTokens, scale);
-          const step = await measureStep(subject.name, path, cell, target, () =>
-            words < 1
-              ? Promise.reject(new Error(`context ${cell.context} leaves no room for a prompt`))
-              : ask(endpoints[path], words, plan.maxTokens),
+          const prompt = promptOf(cell);
+          const target = scale && sized(cell) ? cell.context - plan.maxTokens : null;
+          const words = scale && sized(cell) ? wordsFor(cell.context, plan.maxTokens, scale) : 0;
+          const step = await measureStep(
+            subject.name,
+            path,
+            cell,
+            target,
+            Boolean(prompt?.request.tools),
+            () =>
+              target !== null && words < 1
+                ? Promise.reject(new Error(`context ${cell.context} leaves no room for a prompt`))
+                : ask(endpoints[path], words, plan.maxTokens, prompt),
           );
-          if (scale.reported && step.prompt_tokens !== null && !promptOnTarget(step.prompt_tokens, target))
+          if (
+            scale?.reported &&
+            target !== null &&
+            step.prompt_tokens !== null &&
+            !promptOnTarget(step.prompt_tokens, target)
+          )
             offTarget.push({
               subject: subject.name,
               context: cell.context,
@@ -128,7 +169,8 @@ async function measureStep(
   subject: string,
   path: BenchPath,
   cell: Cell,
-  promptTarget: number,
+  promptTarget: number | null,
+  toolsOffered: boolean,
   send: () => Promise<AnswerFigures>,
 ): Promise<StepResult> {
   const started = performance.now();
@@ -153,6 +195,14 @@ async function measureStep(
     prompt_tokens: of((answer) => answer.promptTokens),
     completion_tokens: completion,
     timed_by: answers[0]?.timedBy ?? null,
+    ...(toolsOffered
+      ? {
+          tool_calls: {
+            well_formed: answers.filter((answer) => wellFormedCalls(answer.toolCalls ?? [])).length,
+            answers: answers.length,
+          },
+        }
+      : {}),
     ...(failure ? { error: (failure.reason as Error).message } : {}),
   };
 }

@@ -1,6 +1,8 @@
 // What one streamed Chat Completions answer says about speed, read from its SSE lines and the times
 // they arrived. Pure: the client feeds text and clock readings.
 
+import type { StreamedCall } from "./prompts.ts";
+
 type Json = Record<string, unknown>;
 
 const count = (value: unknown) => (typeof value === "number" && Number.isFinite(value) ? value : undefined);
@@ -23,6 +25,8 @@ export interface AnswerFigures {
   generationPerSecond?: number;
   /** "runtime" when the runtime reported its own timings, "client" when rig computed them from arrival times. */
   timedBy: "runtime" | "client";
+  /** The tool calls the answer streamed, assembled from their deltas; absent when it made none. */
+  toolCalls?: StreamedCall[];
 }
 
 /** Reads an SSE chat stream as it arrives: `push` each chunk of text with the time it came. */
@@ -33,6 +37,7 @@ export class ChatStreamReader {
   private deltas = 0;
   private usage?: Json;
   private timings?: RuntimeTimings;
+  private readonly calls = new Map<number, StreamedCall>();
   /** The error an upstream sent as an event, if it did. */
   error?: string;
 
@@ -69,10 +74,23 @@ export class ChatStreamReader {
     const produced = [delta.content, delta.reasoning_content, delta.reasoning].some(
       (text) => typeof text === "string" && text.length > 0,
     );
+    if (Array.isArray(delta.tool_calls)) this.addCallDeltas(delta.tool_calls as Json[]);
     if (!produced && !Array.isArray(delta.tool_calls)) return;
     this.firstAt ??= at;
     this.lastAt = at;
     this.deltas++;
+  }
+
+  /** A call's name comes in its first delta, its arguments in pieces over the following ones. */
+  private addCallDeltas(deltas: Json[]): void {
+    for (const delta of deltas) {
+      const index = typeof delta.index === "number" ? delta.index : this.calls.size;
+      const call = this.calls.get(index) ?? { name: "", arguments: "" };
+      const fn = delta.function as Json | undefined;
+      if (typeof fn?.name === "string") call.name += fn.name;
+      if (typeof fn?.arguments === "string") call.arguments += fn.arguments;
+      this.calls.set(index, call);
+    }
   }
 
   /** The figures of a finished answer; undefined when no token arrived. */
@@ -96,6 +114,7 @@ export class ChatStreamReader {
         runtime?.predictedPerSecond ??
         (completionTokens > 1 && generating > 0 ? (completionTokens - 1) / generating : undefined),
       timedBy: runtime?.promptPerSecond !== undefined ? "runtime" : "client",
+      ...(this.calls.size ? { toolCalls: [...this.calls.values()] } : {}),
     };
   }
 }

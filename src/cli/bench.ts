@@ -1,8 +1,11 @@
+import { readFileSync } from "node:fs";
+import { basename } from "node:path";
 import { defineCommand } from "citty";
 import { streamChat } from "../bench/client.ts";
-import { readBenchRuns, storedRun } from "../bench/history.ts";
+import { benchRecords, readBenchRuns, sideBySideJson, storedRun } from "../bench/history.ts";
 import { machineFacts } from "../bench/machine.ts";
-import { formatTokenCount, parseTokenCount } from "../bench/prompt.ts";
+import { formatTokenCount } from "../bench/prompt.ts";
+import { type BenchPrompt, BUILT_IN, BUILT_IN_PROMPTS, parsePromptFile } from "../bench/prompts.ts";
 import {
   type BenchResults,
   type BenchSettings,
@@ -11,18 +14,20 @@ import {
   headlines,
   ms,
   perSecond,
+  readyText,
+  subjectLabel,
+  toolCallText,
 } from "../bench/report.ts";
-import { type BenchDriver, runBench, type Subject } from "../bench/run.ts";
+import { type BenchDriver, runBench } from "../bench/run.ts";
+import { cellsOf, rawOption, SettingsError, settingsOf, subjectsOf } from "../bench/settings.ts";
 import { summarize } from "../bench/summary.ts";
-import { parseVary, type VariantSpec, variantName, variantServers } from "../bench/variants.ts";
+import { parseVary, type VariantSpec } from "../bench/variants.ts";
 import { runtimeVersion } from "../bench/version.ts";
 import type { Config, Server } from "../config/loader.ts";
 import { findServer } from "../config/loader.ts";
 import { didYouMean } from "../config/problems.ts";
 import { gatewayUrl } from "../config/urls.ts";
-import { fingerprint } from "../inventory/fingerprint.ts";
 import type { BenchRecord } from "../ledger/ledger.ts";
-import { modelIsPath, runtimeFor } from "../runtimes/index.ts";
 import { launchPlan } from "../runtimes/plan.ts";
 import { pc } from "./colors.ts";
 import { homeArg, jsonArg, loadOrExit, printJson, RigError, refreshDocs, UsageError } from "./common.ts";
@@ -32,75 +37,22 @@ import { table } from "./table.ts";
 
 const CHAT_PATH = "/v1/chat/completions";
 
-function positiveList(text: string, option: string, parse: (word: string) => number | undefined): number[] {
-  const values = text.split(",").map((word) => parse(word));
-  if (!values.length || values.some((value) => value === undefined))
-    throw new UsageError(
-      `--${option} takes a comma-separated list like ${option === "context" ? "4k,32k" : "1,4"}`,
-    );
-  return [...new Set(values as number[])];
-}
-
-const wholeNumber = (word: string) =>
-  /^\s*\d+\s*$/.test(word) && Number(word) > 0 ? Number(word) : undefined;
-
-function settingsOf(args: Record<string, unknown>, server: Server): Omit<BenchSettings, "subjects"> {
-  const contexts = positiveList(String(args.context), "context", parseTokenCount);
-  const maxTokens = wholeNumber(String(args.tokens));
-  const rounds = wholeNumber(String(args.rounds));
-  if (!maxTokens) throw new UsageError("--tokens takes a whole number of tokens per answer");
-  if (!rounds) throw new UsageError("--rounds takes a whole number");
-  for (const context of contexts) {
-    if (context <= maxTokens + 64)
-      throw new UsageError(
-        `--context ${formatTokenCount(context)} leaves no room for a prompt beside ${maxTokens} answer tokens`,
-      );
-    if (server.context && context > server.context)
-      throw new UsageError(
-        `--context ${formatTokenCount(context)} is more than ${server.name} serves (context: ${server.context} in rig.yaml)`,
-      );
-  }
-  return {
-    contexts,
-    concurrency: positiveList(String(args.concurrency), "concurrency", wholeNumber),
-    rounds,
-    max_tokens: maxTokens,
-    vary: typeof args.vary === "string" ? args.vary : null,
-  };
-}
-
 /**
- * An option's value as typed: `--vary` takes runtime flags, and a value that starts like one of rig's
- * own (`--no-mmap | …`) must not be read as a flag by the parser.
- */
-function rawOption(rawArgs: string[], name: string): string | undefined {
-  const at = rawArgs.indexOf(`--${name}`);
-  if (at !== -1) return rawArgs[at + 1] ?? "";
-  return rawArgs.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
-}
-
-/** The profile a subject runs as: the server itself, or one of its variants as the daemon derives it. */
-function profileOf(server: Server, subject: Subject, specs: VariantSpec[]): Server {
-  const spec = specs.find((candidate) => variantName(server.name, candidate.label) === subject.name);
-  return spec ? variantServers(server, [spec])[0]! : server;
-}
-
-/**
- * Subjects brought to ready through the daemon (as any use starts them), then reached both ways. The
- * runtime's version is read from the first one while it runs.
+ * Subjects brought to ready through the daemon (as any use starts them, swapping out what does not fit
+ * beside them), then reached both ways. Each runtime's version is read the first time it runs.
  */
 function daemonDriver(
   config: Config,
-  server: Server,
-  specs: VariantSpec[],
+  profiles: ReadonlyMap<string, Server>,
   bar: ReturnType<typeof progress>,
-): BenchDriver & { version(): Promise<string | null> } {
+): BenchDriver & { versions: Map<string, Promise<string | null>> } {
   const gateway = gatewayUrl(config);
-  let version: Promise<string | null> | undefined;
+  const versions = new Map<string, Promise<string | null>>();
   const headers: Record<string, string> = config.gateway.apiKey
     ? { authorization: `Bearer ${config.gateway.apiKey}` }
     : {};
   return {
+    versions,
     async ready(subject) {
       const final = await startServer(config, subject.name, (event) => {
         if (event.event === "progress")
@@ -117,15 +69,15 @@ function daemonDriver(
           : "";
         throw new RigError(`${subject.name} did not start: ${final.error}${tail}`);
       }
-      const plan = launchPlan(config, profileOf(server, subject, specs), final.server?.port ?? undefined);
-      version ??= runtimeVersion(plan.baseUrl, plan.process?.argv[0]);
+      const plan = launchPlan(config, profiles.get(subject.name)!, final.server?.port ?? undefined);
+      if (!versions.has(subject.name))
+        versions.set(subject.name, runtimeVersion(plan.baseUrl, plan.process?.argv[0]));
       return {
         gateway: { url: gateway + CHAT_PATH, model: subject.name, headers },
         direct: { url: plan.baseUrl + CHAT_PATH, model: plan.upstreamModel },
       };
     },
     ask: streamChat,
-    version: () => version ?? Promise.resolve(null),
     progress(done, total, doing) {
       const width = 20;
       const filled = Math.round((done / Math.max(total, 1)) * width);
@@ -152,46 +104,61 @@ async function recordRun(config: Config, record: BenchRecord): Promise<number | 
   return (JSON.parse(reply.body) as { id: number | null }).id;
 }
 
-function printRun(server: Server, settings: BenchSettings, results: BenchResults): void {
-  const labels = new Map(
-    settings.subjects.map((subject) => [subject.name, subject.vary?.join(" ") || "as written"]),
-  );
-  const varied = settings.subjects.length > 1;
+function printRun(servers: readonly Server[], settings: BenchSettings, results: BenchResults): void {
+  const [first] = servers;
+  const sideBySide = servers.length > 1;
+  const several = settings.subjects.length > 1;
   const out: string[] = [
     pc.bold(
-      `${server.name} (${server.runtime}): ${settings.rounds} rounds, ${settings.max_tokens} tokens per answer, paths and subjects interleaved`,
+      sideBySide
+        ? `${servers.map((server) => server.name).join(", ")} side by side: ${settings.rounds} rounds, ${settings.max_tokens} tokens per answer, servers interleaved in a rotating order, measured directly`
+        : `${first!.name} (${first!.runtime}): ${settings.rounds} rounds, ${settings.max_tokens} tokens per answer, paths and subjects interleaved`,
     ),
   ];
-  if (varied)
-    out.push(...settings.subjects.map((subject) => `  ${subject.name}  ${labels.get(subject.name)}`));
+  if (sideBySide)
+    out.push(
+      ...servers.map(
+        (server) =>
+          `  ${server.name}  ${server.runtime} ${basename(server.modelPath ?? "")}  ${readyText(results.rounds, server.name)}`,
+      ),
+    );
+  else if (several)
+    out.push(
+      ...settings.subjects.map(
+        (subject) => `  ${subject.name}  ${subjectLabel(settings.subjects, subject.name)}`,
+      ),
+    );
+  const calls = results.results.some((result) => result.tool_calls);
   out.push(
     "",
     table(
       [
-        ...(varied ? ["variant"] : []),
-        "context",
+        ...(several ? [sideBySide ? "server" : "variant"] : []),
+        settings.prompts ? "prompt" : "context",
         "path",
         "first token",
         "prompt tok/s",
         "gen tok/s",
         "throughput",
+        ...(calls ? ["tool call ok"] : []),
       ],
       results.results.map((result) => [
-        ...(varied ? [result.subject] : []),
+        ...(several ? [result.subject] : []),
         cellName(result),
         result.path,
         ms(result.ttft_ms),
         perSecond(result.prompt_tps),
         perSecond(result.gen_tps),
         perSecond(result.throughput_tps),
+        ...(calls ? [toolCallText(result)] : []),
       ]),
     ),
     "",
   );
-  if (varied)
+  if (several)
     out.push(
       pc.bold(
-        "against the first variant, measured directly (median of per-round ratios, range over the rounds):",
+        `against the first ${sideBySide ? "server" : "variant"}, measured directly (median of per-round ratios, range over the rounds):`,
       ),
     );
   out.push(
@@ -237,17 +204,57 @@ function printHistory(config: Config, server: string, json: boolean): void {
   }
 }
 
+/** The servers named on the command line, each once, by the names rig.yaml gives them. */
+function serversNamed(config: Config, names: readonly string[]): Server[] {
+  const servers: Server[] = [];
+  for (const name of names) {
+    const server = findServer(config, name);
+    if (!server)
+      throw new RigError(
+        `no server named \`${name}\`${didYouMean(name, Object.keys(config.servers))} (see \`rig ls\`)`,
+      );
+    if (servers.includes(server))
+      throw new UsageError(`${name} is ${server.name}, named twice; name each server once`);
+    servers.push(server);
+  }
+  return servers;
+}
+
+/** The prompt set: `--prompts FILE`, the built-in set when servers are compared, none otherwise. */
+function promptSet(file: string | undefined, sideBySide: boolean): BenchPrompt[] | undefined {
+  if (file === undefined) return sideBySide ? [...BUILT_IN_PROMPTS] : undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new UsageError(
+      `--prompts: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? error})`,
+    );
+  }
+  const parsed = parsePromptFile(text, file);
+  if ("errors" in parsed)
+    throw new UsageError(
+      `--prompts takes one chat request a line:\n${parsed.errors.map((error) => `  ${error}`).join("\n")}`,
+    );
+  return parsed;
+}
+
 export default defineCommand({
   meta: {
     name: "bench",
     description:
-      "measure a server as its profile runs it, through the gateway and directly; compare flag variants",
+      "measure a server as its profile runs it, through the gateway and directly; compare flag variants, or several servers side by side on the same prompts",
   },
   args: {
-    server: { type: "positional", description: "server name or alias", required: true },
+    server: {
+      type: "positional",
+      description:
+        "server name or alias; name several to compare them side by side (ratios against the first)",
+      required: true,
+    },
     context: {
       type: "string",
-      description: "tokens per request, e.g. 4k,32k",
+      description: "tokens per request, e.g. 4k,32k (with a prompt set: the long prefill's size)",
       default: "1k",
       valueHint: "N,…",
     },
@@ -262,6 +269,12 @@ export default defineCommand({
       description: 'flag variants measured in turn, e.g. "--flash-attn on | --flash-attn off"',
       valueHint: "A | B",
     },
+    prompts: {
+      type: "string",
+      description:
+        "JSONL file, one chat request a line, measured instead of the built-in set (short chat, long prefill, tool call)",
+      valueHint: "FILE",
+    },
     rounds: { type: "string", description: "rounds (every subject and path once per round)", default: "3" },
     tokens: { type: "string", description: "tokens generated per answer", default: "64" },
     history: { type: "boolean", description: "list the server's recorded runs instead", default: false },
@@ -270,42 +283,69 @@ export default defineCommand({
   },
   async run({ args, rawArgs }) {
     const config = await loadOrExit(args.home);
-    const server = findServer(config, args.server);
-    if (!server)
-      throw new RigError(
-        `no server named \`${args.server}\`${didYouMean(args.server, Object.keys(config.servers))} (see \`rig ls\`)`,
+    const vary = rawOption(rawArgs, "vary");
+    // citty reads a --vary value that starts with "--" as flags, never as positionals; drop it anyway.
+    const names = (args._ as string[]).filter((name) => name !== vary);
+    const servers = serversNamed(config, names.length ? names : [args.server]);
+    const [server] = servers as [Server, ...Server[]];
+    if (args.history) {
+      if (servers.length > 1)
+        throw new UsageError("--history lists one server's runs: rig bench --history SERVER");
+      return printHistory(config, server.name, args.json);
+    }
+    const sideBySide = servers.length > 1;
+    if (sideBySide && vary !== undefined)
+      throw new UsageError(
+        "--vary varies one server's flags; to compare servers, name them without it (or give a variant its own profile)",
       );
-    if (args.history) return printHistory(config, server.name, args.json);
-    const base = settingsOf({ ...args, vary: rawOption(rawArgs, "vary") }, server);
+    const prompts = promptSet(typeof args.prompts === "string" ? args.prompts : undefined, sideBySide);
+    let base: Omit<BenchSettings, "subjects">;
+    try {
+      base = settingsOf(
+        { ...args, vary },
+        servers,
+        !prompts || prompts.some((prompt) => prompt.fillsContext),
+      );
+    } catch (error) {
+      if (error instanceof SettingsError) throw new UsageError(error.message);
+      throw error;
+    }
     const specs = base.vary === null ? [] : parseVary(base.vary);
     if ("error" in specs) throw new UsageError(specs.error);
     if (specs.length && !launchPlan(config, server).process)
       throw new UsageError(
         `--vary changes launch flags, and rig does not launch ${server.name} (${server.runtime})`,
       );
-    const subjects: Subject[] = specs.length
-      ? specs.map((spec) => ({ name: variantName(server.name, spec.label), vary: spec.args }))
-      : [{ name: server.name }];
-    const settings: BenchSettings = { ...base, subjects };
+    const measured = subjectsOf(servers, specs);
+    const subjects = measured.map(({ subject }) => subject);
+    const settings: BenchSettings = {
+      ...base,
+      subjects,
+      ...(sideBySide ? { servers: servers.map((each) => each.name) } : {}),
+      ...(prompts ? { prompts: typeof args.prompts === "string" ? args.prompts : BUILT_IN } : {}),
+    };
 
     await ensureDaemon(config);
-    const bar = progress(`bench ${server.name}`, 10_000);
+    const bar = progress(`bench ${servers.map((each) => each.name).join(" ")}`, 10_000);
     if (specs.length) await setVariants(config, server.name, specs);
     const ended = () => void setVariants(config, server.name, []).finally(() => process.exit(130));
     process.once("SIGINT", ended);
-    const driver = daemonDriver(config, server, specs, bar);
+    const driver = daemonDriver(
+      config,
+      new Map(measured.map(({ subject, profile }) => [subject.name, profile])),
+      bar,
+    );
     let run: Awaited<ReturnType<typeof runBench>>;
     try {
       run = await runBench(
         {
           subjects,
-          cells: settings.contexts.flatMap((context) =>
-            settings.concurrency.map((concurrency) => ({ context, concurrency })),
-          ),
+          cells: cellsOf(settings, prompts),
           rounds: settings.rounds,
           maxTokens: settings.max_tokens,
-          timeoutMs: server.responseTimeoutMs || 600_000,
+          timeoutMs: Math.max(...servers.map((each) => each.responseTimeoutMs || 600_000)),
           firstRequest: Math.floor(Math.random() * 900_000),
+          ...(prompts ? { paths: ["direct"] as const, prompts } : {}),
         },
         driver,
       );
@@ -324,26 +364,25 @@ export default defineCommand({
       rounds: run.rounds,
       prompt: { scales: run.scales, off_target: run.offTarget },
     };
-    const [machine, version] = await Promise.all([machineFacts(), driver.version()]);
-    const record: BenchRecord = {
-      server: server.name,
-      runtime: server.runtime,
-      runtimeVersion: version,
-      configHash: config.hash,
-      profileHash: server.profileHash,
-      modelFingerprint: modelIsPath(runtimeFor(server.runtime), server.modelPath)
-        ? fingerprint(server.modelPath)
-        : undefined,
-      machine,
+    // A --vary run is its server's, with the runtime build its first variant reported.
+    const versions = new Map<string, string | null>();
+    for (const [index, each] of servers.entries())
+      versions.set(each.name, (await driver.versions.get(subjects[sideBySide ? index : 0]!.name)) ?? null);
+    const records = benchRecords(config, servers, versions, {
+      machine: await machineFacts(),
       settings,
       results,
-    };
-    const id = await recordRun(config, record);
-    if (id === null) bar.fail("measured, but the ledger did not take the run (see `rig logs gateway`)");
-    else bar.done(`recorded as run #${id}; rig bench --history ${server.name}`);
+    });
+    const ids: Array<number | null> = [];
+    for (const record of records) ids.push(await recordRun(config, record));
+    if (ids.includes(null))
+      bar.fail("measured, but the ledger did not take the run (see `rig logs gateway`)");
+    else
+      bar.done(`recorded as run ${ids.map((id) => `#${id}`).join(", ")}; rig bench --history ${server.name}`);
     await refreshDocs(config);
     if (results.results.some((result) => result.errors.length)) process.exitCode = 1;
-    if (args.json) return printJson({ ...record, id });
-    printRun(server, settings, results);
+    if (args.json)
+      return printJson(sideBySide ? sideBySideJson(records, ids) : { ...records[0]!, id: ids[0] });
+    printRun(servers, settings, results);
   },
 });

@@ -52,6 +52,25 @@ interface BenchJson {
   };
 }
 
+interface SideBySideJson {
+  servers: Array<{ server: string; id: number; runtimeVersion: string }>;
+  settings: { prompts: string; servers: string[] };
+  results: Omit<BenchJson["results"], "results" | "rounds"> & {
+    results: Array<
+      Result & {
+        prompt: string;
+        completion_tokens: number;
+        tool_calls?: { well_formed: number; answers: number };
+      }
+    >;
+    rounds: Array<{
+      order: string[];
+      ready_ms: Record<string, number>;
+      steps: Array<{ subject: string; path: string }>;
+    }>;
+  };
+}
+
 describe("rig bench", () => {
   test("measures a profile through the gateway and directly, keeps the run in the ledger and shows it in docs", async () => {
     const home = await newHome(await tinyServers());
@@ -185,6 +204,125 @@ describe("rig bench", () => {
       stack,
       /`--threads 2` vs `--threads 1`, 512 ×1: first token [\d.]+× \([\d.]+–[\d.]+, (better|worse|within noise)\)/,
     );
+  });
+
+  test("two profiles of the tiny model side by side: every round measures both, in a rotating order, on the same prompts", async () => {
+    // The same model at one thread and at two: two profiles, started as each says.
+    const yaml = await tinyServers({ "tiny-a": "", "tiny-b": "aliases: [tb]" });
+    const at = yaml.indexOf("  tiny-b:");
+    const home = await newHome(yaml.slice(0, at) + yaml.slice(at).replace("--threads, 1", "--threads, 2"));
+    const sideBySide = (run: SideBySideJson) => {
+      assert.deepEqual(
+        run.servers.map((server) => server.server),
+        ["tiny-a", "tiny-b"],
+      );
+      for (const [index, round] of run.results.rounds.entries()) {
+        assert.deepEqual(
+          round.order,
+          index % 2 ? ["tiny-b", "tiny-a"] : ["tiny-a", "tiny-b"],
+          "rotating order",
+        );
+        assert.deepEqual(
+          [...new Set(round.steps.map((step) => step.subject))],
+          round.order,
+          "both, in that order",
+        );
+        assert.ok(round.steps.every((step) => step.path === "direct"));
+        assert.deepEqual(Object.keys(round.ready_ms).sort(), ["tiny-a", "tiny-b"]);
+      }
+      for (const result of run.results.results) {
+        assert.deepEqual(result.errors, [], JSON.stringify(result));
+        assert.ok(result.ttft_ms > 0 && result.prompt_tps > 0, JSON.stringify(result));
+      }
+      const ratios = run.results.comparisons.filter((comparison) => comparison.metric === "ttft_ms");
+      assert.ok(ratios.length > 0);
+      for (const comparison of ratios) {
+        assert.equal(`${comparison.subject}/${comparison.against}`, "tiny-b/tiny-a");
+        assert.ok(comparison.spread[0]! <= comparison.ratio && comparison.ratio <= comparison.spread[1]!);
+      }
+    };
+
+    // The built-in set, the second server by its alias.
+    const builtIn = await rigJson<SideBySideJson>(
+      ["bench", "tiny-a", "tb", "--context", "512", "--rounds", "2", "--tokens", "16"],
+      { home: home.root, timeoutMs: 300_000 },
+    );
+    sideBySide(builtIn);
+    assert.equal(builtIn.settings.prompts, "built-in");
+    assert.deepEqual(
+      [...new Set(builtIn.results.results.map((result) => result.prompt))],
+      ["short chat", "long prefill", "tool call"],
+    );
+    for (const result of builtIn.results.results) {
+      if (result.prompt === "tool call") {
+        assert.equal(result.tool_calls!.answers, 2, "whether a well-formed call came back, every round");
+        assert.ok(result.tool_calls!.well_formed >= 0 && result.tool_calls!.well_formed <= 2);
+      } else assert.equal(result.tool_calls, undefined);
+      if (result.prompt === "long prefill") {
+        assert.equal(result.prompt_target, 512 - 16);
+        assert.ok(Math.abs(result.prompt_tokens! - 496) <= 14, `${result.prompt_tokens} prompt tokens`);
+      }
+      if (result.prompt !== "tool call") assert.ok(result.gen_tps > 0, JSON.stringify(result));
+    }
+
+    // The user's own requests, one a line.
+    const file = home.write(
+      "prompts.jsonl",
+      [
+        '{"messages": [{"role": "user", "content": "Name three rivers."}], "ignore_eos": true}',
+        "# a longer turn",
+        '{"messages": [{"role": "system", "content": "You answer in one line."}, {"role": "user", "content": "Why is the sky blue?"}], "max_tokens": 8, "ignore_eos": true}',
+      ].join("\n"),
+    );
+    const own = await rigJson<SideBySideJson>(
+      ["bench", "tiny-a", "tiny-b", "--prompts", file, "--rounds", "3", "--tokens", "16"],
+      { home: home.root, timeoutMs: 300_000 },
+    );
+    sideBySide(own);
+    assert.equal(own.results.rounds.length, 3);
+    assert.deepEqual(
+      own.results.results.map((result) => `${result.subject} ${result.prompt} ${result.completion_tokens}`),
+      [`tiny-a ${file}:1 48`, `tiny-a ${file}:3 24`, `tiny-b ${file}:1 48`, `tiny-b ${file}:3 24`],
+      "each line as written: its own max_tokens, else --tokens, in each of 3 rounds",
+    );
+
+    // Each server's history holds the runs it was part of.
+    for (const name of ["tiny-a", "tiny-b"]) {
+      const history = await rigJson<Array<{ id: number }>>(["bench", "--history", name], { home: home.root });
+      assert.deepEqual(
+        history.map((row) => row.id),
+        [own, builtIn].map((run) => run.servers.find((server) => server.server === name)!.id),
+      );
+    }
+    const listed = await rig(["bench", "--history", "tiny-b"], { home: home.root });
+    assert.ok(
+      listed.stdout.includes(`rig bench tiny-a tiny-b --context 1k --concurrency 1 --prompts "${file}"`),
+      listed.stdout,
+    );
+    assert.match(listed.stdout, /tiny-b vs tiny-a, .*prompts\.jsonl:1 ×1: first token [\d.]+×/);
+  });
+
+  test("side-by-side mistakes say what to fix before anything starts", async () => {
+    const home = await newHome(await tinyServers({ "tiny-a": "", "tiny-b": "" }));
+    const bad = home.write(
+      "bad.jsonl",
+      '{"messages": [{"role": "user", "content": "ok"}]}\nnot json\n{"messages": []}\n',
+    );
+    const badFile = await rig(["bench", "tiny-a", "tiny-b", "--prompts", bad], { home: home.root });
+    assert.equal(badFile.code, 2);
+    assert.match(badFile.stderr, new RegExp(`${bad}:2: not JSON`));
+    assert.match(badFile.stderr, new RegExp(`${bad}:3: needs a non-empty \`messages\` list`));
+    const unknown = await rig(["bench", "tiny-a", "tiny-c"], { home: home.root });
+    assert.notEqual(unknown.code, 0);
+    assert.match(unknown.stderr, /no server named `tiny-c`/);
+    const twice = await rig(["bench", "tiny-a", "tiny-a"], { home: home.root });
+    assert.equal(twice.code, 2);
+    assert.match(twice.stderr, /named twice/);
+    const varied = await rig(["bench", "tiny-a", "tiny-b", "--vary", "-t 1 | -t 2"], { home: home.root });
+    assert.equal(varied.code, 2);
+    assert.match(varied.stderr, /--vary varies one server/);
+    const ps = await rigJson<PsRow[]>(["ps"], { home: home.root });
+    assert.deepEqual(ps, [], "nothing was started");
   });
 
   test("a runtime that reports no timings is timed from the arrival of its tokens", async () => {
