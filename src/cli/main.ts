@@ -31,6 +31,7 @@ const main = defineCommand({
     ps: lazy(() => import("./ps.ts")),
     logs: lazy(() => import("./logs.ts")),
     history: lazy(() => import("./history.ts")),
+    stats: lazy(() => import("./stats.ts")),
     bench: lazy(() => import("./bench.ts")),
     run: lazy(() => import("./run.ts")),
     shims: lazy(() => import("./shims.ts")),

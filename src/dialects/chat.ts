@@ -1,11 +1,22 @@
 import { ThinkSplitter } from "./reasoning.ts";
 import { repairJson } from "./repair.ts";
-import type { ChatEvent, Json, TranslationContext, UsageEvent } from "./types.ts";
+import type { ChatEvent, Json, ToolCallReport, TranslationContext, UsageEvent } from "./types.ts";
 
 interface PendingCall {
   id: string;
   name: string;
   arguments: string;
+}
+
+/** Arguments that did not parse as JSON (nothing at all counts as `{}`, not as malformed). */
+function malformed(text: string): boolean {
+  if (!text.trim()) return false;
+  try {
+    JSON.parse(text);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 const CALL_OPEN = /<tool_call>|<function=/;
@@ -86,6 +97,9 @@ export class ChatEventBuilder {
   private readonly think: ThinkSplitter;
   private readonly calls = new Map<number, PendingCall>();
   private callCount = 0;
+  private readonly calledNames: string[] = [];
+  private repairedCount = 0;
+  private extractedCount = 0;
   private textHold = "";
   private finishReason?: string;
   private usage?: UsageEvent;
@@ -133,7 +147,9 @@ export class ChatEventBuilder {
     const call = this.calls.get(index);
     if (!call) return [];
     this.calls.delete(index);
-    return [{ type: "tool_arguments", index, text: repairJson(call.arguments) }];
+    const text = repairJson(call.arguments);
+    if (malformed(call.arguments) && !malformed(text)) this.repairedCount++;
+    return [{ type: "tool_arguments", index, text }];
   }
 
   private openCall(index: number, id: string | undefined, name: string, args: string): ChatEvent[] {
@@ -142,6 +158,7 @@ export class ChatEventBuilder {
     const original = this.context.toolNames.get(name) ?? name;
     const callId = id || `call_${Date.now().toString(36)}_${this.callCount}`;
     this.callCount++;
+    this.calledNames.push(name);
     this.calls.set(index, { id: callId, name: original, arguments: args });
     events.push({ type: "tool_call", index, id: callId, name: original });
     return events;
@@ -161,7 +178,10 @@ export class ChatEventBuilder {
       if (reasoning) events.push({ type: "reasoning", text: reasoning });
       if (typeof delta.content === "string" && delta.content)
         events.push(...this.text(this.think.push(delta.content)));
-      for (const [position, call] of ((delta.tool_calls as Json[] | undefined) ?? []).entries()) {
+      const toolCalls = (delta.tool_calls as Json[] | undefined) ?? [];
+      // Text held while thinking might open goes out before a call, so the call's blocks follow it.
+      if (toolCalls.length) events.push(...this.text(this.think.release()));
+      for (const [position, call] of toolCalls.entries()) {
         const index = (call.index as number | undefined) ?? position;
         const fn = (call.function ?? {}) as { name?: string; arguments?: string | object };
         const args = typeof fn.arguments === "object" ? JSON.stringify(fn.arguments) : (fn.arguments ?? "");
@@ -188,6 +208,7 @@ export class ChatEventBuilder {
         written.forEach((call, offset) => {
           events.push(...this.openCall(1000 + offset, undefined, call.name, call.arguments));
         });
+        this.extractedCount += written.length;
       } else events.push({ type: "text", text: this.textHold });
       this.textHold = "";
     }
@@ -197,12 +218,32 @@ export class ChatEventBuilder {
     if (this.usage) events.push(this.usage);
     return events;
   }
+
+  /** The answer's tool calls so far (complete once `end()` has run). */
+  report(): ToolCallReport {
+    return {
+      names: [...this.calledNames],
+      repaired: this.repairedCount,
+      extracted: this.extractedCount,
+      ...(this.finishReason === undefined ? {} : { finishReason: this.finishReason }),
+    };
+  }
 }
 
 /** Every event of a whole (non-streamed) chat completion. */
 export function responseEvents(response: Json, context: TranslationContext, thinking = false): ChatEvent[] {
+  return wholeAnswer(response, context, thinking).events;
+}
+
+/** A whole chat completion's events and what its tool calls were. */
+export function wholeAnswer(
+  response: Json,
+  context: TranslationContext,
+  thinking = false,
+): { events: ChatEvent[]; report: ToolCallReport } {
   const builder = new ChatEventBuilder(context, thinking);
-  return [...builder.chunk(response), ...builder.end()];
+  const events = [...builder.chunk(response), ...builder.end()];
+  return { events, report: builder.report() };
 }
 
 /** A whole Chat Completions answer as the stream a client asked for: one delta, the finish, [DONE]. */

@@ -44,6 +44,15 @@ export class ThinkSplitter {
     return this.split(text);
   }
 
+  /** Stops holding the start back (the answer has moved on, to a tool call) and returns what was held. */
+  release(): Part[] {
+    if (!this.holding) return [];
+    this.holding = false;
+    const held = this.held;
+    this.held = "";
+    return this.split(held);
+  }
+
   private split(text: string): Part[] {
     const out: Part[] = [];
     let rest = this.pending + text;

@@ -80,3 +80,16 @@ export interface StreamRenderer {
   /** Closes the stream (and any open blocks); `error` ends it with the dialect's error event. */
   end(error?: string): string;
 }
+
+/**
+ * What a translated answer's tool calls were, as rig built them: each call's name as the runtime
+ * wrote it (before rig maps a shortened name back), how many had arguments that did not parse until
+ * rig repaired them, how many the model wrote as text and rig extracted, and the runtime's own finish
+ * reason (`length` = cut by the token limit, even when rig reports the turn as `tool_calls`).
+ */
+export interface ToolCallReport {
+  names: string[];
+  repaired: number;
+  extracted: number;
+  finishReason?: string;
+}

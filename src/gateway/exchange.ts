@@ -3,6 +3,7 @@ import type { StreamRenderer } from "../dialects/types.ts";
 import { type ErrorDialect, errorBody, sendError, sseError } from "./errors.ts";
 import { sendJson } from "./http.ts";
 import { type Route, streamDialectOf } from "./routes.ts";
+import type { ToolTally } from "./tally.ts";
 import type { Usage } from "./usage.ts";
 
 /** What the ledger learns about an exchange besides its status. */
@@ -11,6 +12,8 @@ export interface ExchangeFacts {
   stream?: boolean;
   ttfbMs?: number;
   usage?: Usage;
+  /** What the answer did with the tools offered (`rig stats`). */
+  tools?: ToolTally;
   error?: string;
 }
 

@@ -6,6 +6,8 @@ import {
   type RequestRecord,
   type RequestRow,
   requestRow,
+  type StatsKey,
+  type StatsRow,
 } from "../ledger/ledger.ts";
 import { WRITE_TARGETS, type WriteFailures, writeFailures } from "../ledger/write-failures.ts";
 import type { LaunchEvents } from "../supervisor/launcher.ts";
@@ -20,6 +22,26 @@ interface ServerMetrics {
   durationSeconds: number;
   durationCount: number;
 }
+
+/** What one agent did on one server (`rig stats` live): the tool counters of /metrics. */
+interface AgentServerCounters {
+  requests: number;
+  toolsOffered: number;
+  made: number;
+  repaired: number;
+  extracted: number;
+  unoffered: number;
+  cut: number;
+  upstreamErrors: number;
+}
+
+/** The tool call kinds of `rig_tool_calls_total`, and the counter each reads. */
+const TOOL_CALL_KINDS = {
+  made: "made",
+  repaired: "repaired",
+  extracted: "extracted",
+  unoffered: "unoffered",
+} as const satisfies Record<string, keyof AgentServerCounters>;
 
 /** The id of a launch the ledger could not record: no row has it, so its later updates change nothing. */
 const UNRECORDED = 0;
@@ -59,6 +81,8 @@ export function ledgerLaunchEvents(
 /** Everything said about one finished request: the gateway log line, the ledger row, the metrics. */
 export class Recorder {
   private readonly metrics = new Map<string, ServerMetrics>();
+  /** Keyed by agent (empty for requests by model name), a NUL, and server. */
+  private readonly agentCounters = new Map<string, AgentServerCounters>();
   private pending: RequestRecord[] = [];
   private pendingLines: string[] = [];
   private flushTimer?: NodeJS.Timeout;
@@ -96,6 +120,12 @@ export class Recorder {
   recent(filter: RequestFilter = {}): RequestRow[] {
     this.flush();
     return this.ledger?.requests(filter) ?? [];
+  }
+
+  /** The ledger's requests summed per group from `since` (an ISO time) on, the latest batch included. */
+  stats(by: readonly StatsKey[], since?: string): StatsRow[] {
+    this.flush();
+    return this.ledger?.stats(by, since) ?? [];
   }
 
   private logLine(text: string): void {
@@ -146,6 +176,35 @@ export class Recorder {
     }
     metrics.durationSeconds += entry.durationMs / 1000;
     metrics.durationCount++;
+    this.countTools(entry.agent ?? "", entry.server, entry);
+  }
+
+  private countTools(agent: string, server: string, entry: RequestRecord): void {
+    const key = `${agent}\u0000${server}`;
+    let counters = this.agentCounters.get(key);
+    if (!counters) {
+      counters = {
+        requests: 0,
+        toolsOffered: 0,
+        made: 0,
+        repaired: 0,
+        extracted: 0,
+        unoffered: 0,
+        cut: 0,
+        upstreamErrors: 0,
+      };
+      this.agentCounters.set(key, counters);
+    }
+    counters.requests++;
+    const tools = entry.tools;
+    if (!tools) return;
+    counters.toolsOffered += tools.offered;
+    counters.made += tools.made ?? 0;
+    counters.repaired += tools.repaired;
+    counters.extracted += tools.extracted;
+    counters.unoffered += tools.unoffered ?? 0;
+    if (tools.cut) counters.cut++;
+    if (tools.upstreamError) counters.upstreamErrors++;
   }
 
   /** Prometheus text exposition. */
@@ -187,6 +246,39 @@ export class Recorder {
       );
       lines.push(`rig_request_duration_seconds_count{server="${label(server)}"} ${m.durationCount}`);
     }
+    const agentServer = (key: string) => {
+      const [agent, server] = key.split("\u0000");
+      return `agent="${label(agent!)}",server="${label(server!)}"`;
+    };
+    const perAgent = (name: string, help: string, value: (counters: AgentServerCounters) => number) => {
+      metric(name, "counter", help);
+      for (const [key, counters] of this.agentCounters)
+        lines.push(`${name}{${agentServer(key)}} ${value(counters)}`);
+    };
+    perAgent(
+      "rig_agent_requests_total",
+      "Requests routed to a server, by agent (empty for requests by model name).",
+      (c) => c.requests,
+    );
+    perAgent(
+      "rig_tools_offered_total",
+      "Tools the requests offered, by agent and server.",
+      (c) => c.toolsOffered,
+    );
+    metric(
+      "rig_tool_calls_total",
+      "counter",
+      "Tool calls in the answers by kind: made; repaired (arguments that did not parse until rig fixed them), extracted (written as text, turned into calls by rig), unoffered (naming a tool the request did not offer) are among the made. Streams relayed natively are not counted.",
+    );
+    for (const [key, counters] of this.agentCounters)
+      for (const [kind, field] of Object.entries(TOOL_CALL_KINDS))
+        lines.push(`rig_tool_calls_total{${agentServer(key)},kind="${kind}"} ${counters[field]}`);
+    perAgent("rig_answers_cut_total", "Answers cut by the token limit.", (c) => c.cut);
+    perAgent(
+      "rig_upstream_errors_total",
+      "Exchanges the runtime failed: unreachable, an error status or event, or cut off mid-answer.",
+      (c) => c.upstreamErrors,
+    );
     metric(
       "rig_write_failures_total",
       "counter",

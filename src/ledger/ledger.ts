@@ -16,7 +16,10 @@ import {
   type RequestRow,
   redactEnv,
   requestRow,
+  TALLY_COLUMNS,
+  tallyColumns,
 } from "./rows.ts";
+import { type StatsKey, type StatsRow, statsRow, statsSql } from "./stats.ts";
 
 export { MIGRATIONS } from "./migrations.ts";
 export type {
@@ -27,9 +30,11 @@ export type {
   RequestFilter,
   RequestRecord,
   RequestRow,
+  ToolTally,
   Usage,
 } from "./rows.ts";
 export { redactEnv, requestRow } from "./rows.ts";
+export { STATS_GROUPINGS, type StatsKey, type StatsRow } from "./stats.ts";
 
 /** The SQLite record of every launch (state/rig.db). Only the daemon writes; commands read. */
 export class Ledger {
@@ -126,14 +131,15 @@ export class Ledger {
 
   /** Records finished requests in one transaction (the gateway batches them off the hot path). */
   recordRequests(entries: readonly RequestRecord[]): void {
+    const columns = [...REQUEST_COLUMNS, ...TALLY_COLUMNS];
     this.insertRequest ??= this.db.prepare(
-      `INSERT INTO requests (${REQUEST_COLUMNS.join(", ")}) VALUES (${REQUEST_COLUMNS.map((column) => `@${column}`).join(", ")})`,
+      `INSERT INTO requests (${columns.join(", ")}) VALUES (${columns.map((column) => `@${column}`).join(", ")})`,
     );
     const insert = this.insertRequest;
     this.db.transaction(() => {
       for (const entry of entries) {
         const row = requestRow(entry);
-        insert.run({ ...row, stream: row.stream ? 1 : 0 });
+        insert.run({ ...row, stream: row.stream ? 1 : 0, ...tallyColumns(entry.tools) });
       }
     })();
   }
@@ -156,6 +162,12 @@ export class Ledger {
       )
       .all(...values, filter.limit ?? 200) as Array<Omit<RequestRow, "stream"> & { stream: number }>;
     return rows.map((row) => ({ ...row, stream: row.stream === 1 }));
+  }
+
+  /** The requests summed per group (`rig stats`), from `since` (an ISO time) on. */
+  stats(by: readonly StatsKey[], since?: string): StatsRow[] {
+    const { sql, values } = statsSql(by, since);
+    return (this.db.prepare(sql).all(...values) as Array<Record<string, unknown>>).map(statsRow);
   }
 
   recordBench(record: BenchRecord): number {

@@ -62,4 +62,15 @@ export const MIGRATIONS: readonly string[] = [
      results TEXT NOT NULL
    );
    CREATE INDEX bench_runs_by_server ON bench_runs (server, id);`,
+  // What each exchange's answer did with the tools offered (`rig stats`): calls made, repaired,
+  // extracted from text, naming an unoffered tool; cut by the token limit; failed by the runtime.
+  // NULL where the request never reached an answer path; by time for `--since`.
+  `ALTER TABLE requests ADD COLUMN tools_offered INTEGER;
+   ALTER TABLE requests ADD COLUMN tool_calls INTEGER;
+   ALTER TABLE requests ADD COLUMN tool_calls_repaired INTEGER;
+   ALTER TABLE requests ADD COLUMN tool_calls_extracted INTEGER;
+   ALTER TABLE requests ADD COLUMN tool_calls_unoffered INTEGER;
+   ALTER TABLE requests ADD COLUMN answer_cut INTEGER;
+   ALTER TABLE requests ADD COLUMN upstream_error INTEGER;
+   CREATE INDEX requests_by_time ON requests (at);`,
 ];

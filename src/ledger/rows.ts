@@ -68,6 +68,29 @@ export interface Usage {
   cached?: number;
 }
 
+/**
+ * What one exchange's answer did with the tools it was offered, from the gateway's own view. `made`
+ * and `unoffered` are null when rig could not see the calls (a stream relayed natively: rig reads only
+ * its head and tail); `repaired` and `extracted` count what rig itself did, so they are 0 when it
+ * relayed the answer untouched.
+ */
+export interface ToolTally {
+  /** Tools the request offered. */
+  offered: number;
+  /** Tool calls the answer made. */
+  made: number | null;
+  /** Calls whose arguments did not parse as JSON until rig repaired them. */
+  repaired: number;
+  /** Calls the model wrote as text, which rig extracted into real calls. */
+  extracted: number;
+  /** Calls naming a tool the request did not offer. */
+  unoffered: number | null;
+  /** The answer was cut by the token limit. */
+  cut: boolean;
+  /** The runtime failed the exchange: unreachable, an error status, an error event, or cut off mid-answer. */
+  upstreamError: boolean;
+}
+
 /** One finished request through the gateway: a row of `requests`, a gateway log line, a metrics sample. */
 export interface RequestRecord {
   method: string;
@@ -81,6 +104,7 @@ export interface RequestRecord {
   ttfbMs?: number;
   durationMs: number;
   usage?: Usage;
+  tools?: ToolTally;
   error?: string;
 }
 
@@ -139,6 +163,35 @@ export const REQUEST_COLUMNS = [
   "cached_tokens",
   "completion_tokens",
   "error",
+] as const;
+
+/**
+ * A ToolTally as the `requests` columns `rig stats` sums (not part of RequestRow: the page reads them
+ * summed); all null on requests that never reached a runtime's answer path.
+ */
+export function tallyColumns(
+  tally: ToolTally | undefined,
+): Record<(typeof TALLY_COLUMNS)[number], number | null> {
+  const flag = (value: boolean | undefined) => (value === undefined ? null : value ? 1 : 0);
+  return {
+    tools_offered: tally?.offered ?? null,
+    tool_calls: tally?.made ?? null,
+    tool_calls_repaired: tally?.repaired ?? null,
+    tool_calls_extracted: tally?.extracted ?? null,
+    tool_calls_unoffered: tally?.unoffered ?? null,
+    answer_cut: flag(tally?.cut),
+    upstream_error: flag(tally?.upstreamError),
+  };
+}
+
+export const TALLY_COLUMNS = [
+  "tools_offered",
+  "tool_calls",
+  "tool_calls_repaired",
+  "tool_calls_extracted",
+  "tool_calls_unoffered",
+  "answer_cut",
+  "upstream_error",
 ] as const;
 
 /** One `rig bench` run as the bench command hands it over; `settings` and `results` are its own JSON. */

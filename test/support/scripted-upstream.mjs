@@ -8,7 +8,11 @@
 //            "finish_reason": "stop", "usage": {...}, "status": 200, "body": {...},
 //            "die_after": 2,       // stream: exit the process after this many chunks
 //            "delay_ms": 0,        // wait before answering
-//            "linger_ms": 0 }      // stream: wait after [DONE] before ending the response
+//            "linger_ms": 0,       // stream: wait after [DONE] before ending the response
+//            "name": "broken" }    // recorded as { event: "reply", name } with each answer it serves
+// Tool-call edge cases are plain replies: broken arguments (`"arguments": "{command: 'ls',}"`), a call
+// written as text (`{ "content": "<tool_call>{…}</tool_call>" }`), a call naming a tool that was not
+// offered, `"finish_reason": "length"`.
 import { appendFileSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { pathToFileURL } from "node:url";
@@ -103,6 +107,7 @@ export function scriptedUpstream({
       });
 
     const reply = nextReply(body);
+    record({ event: "reply", name: reply.name });
     if (reply.delay_ms) await sleep(reply.delay_ms);
     if (reply.status && reply.status !== 200)
       return json(reply.status, reply.body ?? { error: { message: "scripted failure" } });

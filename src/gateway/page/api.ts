@@ -42,6 +42,16 @@ export async function handlePageApi(
       sendJson(res, 200, rows, { "cache-control": "no-store" });
       return true;
     }
+    case PAGE_ROUTES.stats: {
+      const since = query.get("since") || undefined;
+      if (since !== undefined && Number.isNaN(Date.parse(since))) {
+        sendJson(res, 400, { error: `since must be an ISO time, e.g. 2026-01-02T03:04:05Z; got "${since}"` });
+        return true;
+      }
+      const iso = since === undefined ? undefined : new Date(since).toISOString();
+      sendJson(res, 200, recorder.stats(["agent", "server"], iso), { "cache-control": "no-store" });
+      return true;
+    }
     case PAGE_ROUTES.stack:
       sendJson(res, 200, stackView(config, deps.version), { "cache-control": "no-store" });
       return true;

@@ -1,17 +1,19 @@
 import type { RequestRules } from "../../config/schema.ts";
-import type { RequestRow } from "../../ledger/ledger.ts";
+import type { RequestRow, StatsRow } from "../../ledger/ledger.ts";
 import type { ServerStatus } from "../../supervisor/status.ts";
 
 // What the page and the daemon say to each other: the admin routes the page reads and the JSON they
 // answer. The browser bundle imports this file, so it holds types and paths only.
 
-export type { RequestRow, RequestRules, ServerStatus };
+export type { RequestRow, RequestRules, ServerStatus, StatsRow };
 
 export const PAGE_ROUTES = {
   /** SSE: `servers` (a ServersSnapshot) on connect and on every change, `request` (a RequestRow) per request. */
   events: "/rig/v1/events",
   /** JSON RequestRow[], latest first; `?server=&agent=&limit=`. */
   requests: "/rig/v1/requests",
+  /** JSON StatsRow[] per agent and server (`rig stats`); `?since=` an ISO time. */
+  stats: "/rig/v1/stats",
   /** JSON StackView: the servers and agents as configured. */
   stack: "/rig/v1/stack",
   /** JSON InventoryView: the model files under paths.models. */

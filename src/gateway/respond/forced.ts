@@ -2,9 +2,10 @@ import type { Json } from "../../dialects/types.ts";
 import type { ToolChoiceForcer } from "../../runtimes/types.ts";
 import { type Exchange, failExchange } from "../exchange.ts";
 import type { Translation } from "../plan.ts";
+import { failedTally, offeredTools, relayedTally, type ToolTally, translatedTally } from "../tally.ts";
 import type { Upstream } from "../upstream.ts";
 import { usageOf } from "../usage.ts";
-import { sendWholeAnswer } from "./whole.ts";
+import { sendChatAnswer, sendTranslatedAnswer } from "./whole.ts";
 
 export interface ForcedJob {
   server: { name: string; responseTimeoutMs: number };
@@ -36,9 +37,17 @@ export async function respondForced(ex: Exchange, upstream: Upstream, job: Force
     if (ex.abort.signal.aborted)
       return ex.record(499, { server: server.name, stream, error: "client disconnected" });
     return failExchange(ex, 502, `server ${server.name} ${(error as Error).message}`, {
-      facts: { server: server.name, stream },
+      facts: { server: server.name, stream, tools: failedTally(offeredTools(job.payload)) },
     });
   }
-  sendWholeAnswer(ex, server.name, answer, stream, job.translation);
-  ex.record(200, { server: server.name, stream, usage: usageOf(answer) });
+  const offered = offeredTools(job.payload);
+  let tools: ToolTally;
+  if (job.translation) {
+    const { report } = sendTranslatedAnswer(ex, server.name, answer, stream, job.translation);
+    tools = translatedTally(offered, report);
+  } else {
+    sendChatAnswer(ex, server.name, answer, stream);
+    tools = relayedTally(offered, answer);
+  }
+  ex.record(200, { server: server.name, stream, usage: usageOf(answer), tools });
 }

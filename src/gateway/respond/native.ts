@@ -2,6 +2,7 @@ import { errors as undiciErrors } from "undici";
 import type { Json } from "../../dialects/types.ts";
 import { describeExit, type LastExit } from "../../supervisor/status.ts";
 import { type Exchange, failExchange, writeHead } from "../exchange.ts";
+import { failedTally, offeredTools, relayedStreamTally, relayedTally, type ToolTally } from "../tally.ts";
 import { BodySample, type RelaySink, type Upstream } from "../upstream.ts";
 import { type Usage, usageFromSse, usageOf } from "../usage.ts";
 
@@ -75,6 +76,7 @@ export async function respondNative(ex: Exchange, upstream: Upstream, job: Nativ
   const cut = ex.abort.signal.aborted || outcome.error !== undefined;
   const completed = cut && isSse && status === 200 && STREAM_END.test(text);
   const facts = { server: server.name, stream, ttfbMs };
+  const offered = offeredTools(job.payload);
   if (ex.abort.signal.aborted && !completed)
     return ex.record(499, { ...facts, error: "client disconnected" });
   const error = completed ? undefined : outcome.error;
@@ -85,20 +87,33 @@ export async function respondNative(ex: Exchange, upstream: Upstream, job: Nativ
     const message = timedOut
       ? `server ${server.name} sent nothing for ${Math.round(server.responseTimeoutMs / 1000)}s (raise servers.${server.name}.timeout.response for long prefills)`
       : `server ${server.name} could not be reached: ${error.message}${why}`;
-    return failExchange(ex, timedOut ? 504 : 502, message, { facts: { server: server.name, stream } });
+    return failExchange(ex, timedOut ? 504 : 502, message, {
+      facts: { server: server.name, stream, tools: failedTally(offered) },
+    });
   }
   if (error)
     return failExchange(ex, 502, `server ${server.name} stopped mid-response: ${error.message}${why}`, {
-      facts,
+      facts: { ...facts, tools: failedTally(offered) },
     });
   if (!relayed) {
     return failExchange(ex, status, `server ${server.name} answered ${status}: ${text.slice(0, 2000)}`, {
-      facts: { server: server.name, stream, error: `upstream status ${status}` },
+      facts: { server: server.name, stream, error: `upstream status ${status}`, tools: failedTally(offered) },
     });
   }
   let usage: Usage | undefined;
+  let tools: ToolTally = status >= 400 ? failedTally(offered) : relayedStreamTally(offered, text);
   try {
-    usage = isSse ? usageFromSse(text) : usageOf(JSON.parse(text));
+    if (isSse) usage = usageFromSse(text);
+    else {
+      const answer = JSON.parse(text);
+      usage = usageOf(answer);
+      if (status < 400) tools = relayedTally(offered, answer);
+    }
   } catch {}
-  ex.record(status, { ...facts, usage, error: status >= 400 ? `upstream status ${status}` : undefined });
+  ex.record(status, {
+    ...facts,
+    usage,
+    tools,
+    error: status >= 400 ? `upstream status ${status}` : undefined,
+  });
 }

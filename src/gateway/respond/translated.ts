@@ -5,9 +5,10 @@ import type { ChatEvent, Json } from "../../dialects/types.ts";
 import { describeExit, type LastExit } from "../../supervisor/status.ts";
 import { type Exchange, failExchange, openStream } from "../exchange.ts";
 import type { Translation } from "../plan.ts";
+import { failedTally, offeredTools, translatedTally } from "../tally.ts";
 import type { RelaySink, Upstream } from "../upstream.ts";
 import type { Usage } from "../usage.ts";
-import { sendWholeAnswer } from "./whole.ts";
+import { sendTranslatedAnswer } from "./whole.ts";
 
 export interface TranslatedJob {
   server: { name: string; responseTimeoutMs: number };
@@ -94,9 +95,14 @@ export async function respondTranslated(ex: Exchange, upstream: Upstream, job: T
     sink,
   );
   const facts = { server: server.name, stream, ttfbMs };
+  const offered = offeredTools(job.payload);
   if (ex.abort.signal.aborted) return ex.record(499, { ...facts, error: "client disconnected" });
   const fail = (code: number, message: string, fromGateway = true) =>
-    failExchange(ex, code, message, { facts, renderer, fromGateway });
+    failExchange(ex, code, message, {
+      facts: { ...facts, tools: failedTally(offered) },
+      renderer,
+      fromGateway,
+    });
   const exit = error && (await job.lastExit?.(sent));
   const why = exit ? `; ${describeExit(server.name, exit)}` : "";
   if (error && status === 0)
@@ -106,7 +112,8 @@ export async function respondTranslated(ex: Exchange, upstream: Upstream, job: T
   if (status !== 200) return fail(status, `server ${server.name}: ${upstreamMessage(body)}`, false);
   if (streaming) {
     res.end(renderer.push(track(builder.end())) + renderer.end(upstreamError));
-    return ex.record(200, { ...facts, usage, error: upstreamError });
+    const tools = upstreamError ? failedTally(offered) : translatedTally(offered, builder.report());
+    return ex.record(200, { ...facts, usage, tools, error: upstreamError });
   }
   let answer: Json;
   try {
@@ -114,6 +121,7 @@ export async function respondTranslated(ex: Exchange, upstream: Upstream, job: T
   } catch {
     return fail(502, `server ${server.name} answered something that is not JSON`);
   }
-  track(sendWholeAnswer(ex, server.name, answer, stream, translation));
-  ex.record(200, { ...facts, usage });
+  const { events, report } = sendTranslatedAnswer(ex, server.name, answer, stream, translation);
+  track(events);
+  ex.record(200, { ...facts, usage, tools: translatedTally(offered, report) });
 }

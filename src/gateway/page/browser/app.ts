@@ -7,6 +7,7 @@ import { LiveLog } from "./logs.ts";
 import { Models } from "./models.ts";
 import { Playground } from "./playground.ts";
 import { ServersTable } from "./servers.ts";
+import { SideBySide } from "./side-by-side.ts";
 import { finishedAt, SPEED_WINDOW_MS, speedsOverWindow } from "./stats.ts";
 
 // rig's page: everything it shows arrives by SSE from the daemon once loaded; the only timer redraws
@@ -15,6 +16,7 @@ import { finishedAt, SPEED_WINDOW_MS, speedsOverWindow } from "./stats.ts";
 const connection = byId("connection");
 const servers = new ServersTable();
 const activity = new Activity();
+const sideBySide = new SideBySide();
 const liveLog = new LiveLog();
 const playground = new Playground();
 new Models();
@@ -56,6 +58,7 @@ function listen(): void {
   events.addEventListener("request", (event) => {
     const row = JSON.parse((event as MessageEvent<string>).data) as RequestRow;
     activity.add(row);
+    sideBySide.requestFinished();
     lastMinute.push(row);
     tick();
   });
@@ -66,6 +69,7 @@ async function start(): Promise<void> {
   const recent = await getJson<RequestRow[]>(`${PAGE_ROUTES.requests}?limit=200`);
   lastMinute = recent.filter((row) => Date.now() - finishedAt(row) <= SPEED_WINDOW_MS);
   await activity.load();
+  await sideBySide.load();
   listen();
   tick();
   setInterval(tick, 1000);
