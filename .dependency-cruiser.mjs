@@ -78,6 +78,16 @@ export default {
       to: { path: "^src/", pathNot: "^src/(bench|config|runtimes|inventory|ledger|system)/" },
     },
     {
+      name: "peers-below-the-gateway",
+      comment:
+        "src/peers knows other gateways: what they list, whether they answer, how a request hops there. " +
+        "The gateway routes with it and the CLI shows it; it reads only the config (and the runtime " +
+        "registry's dialect names), so it never reaches into the daemon that uses it.",
+      severity: "error",
+      from: { path: "^src/peers/" },
+      to: { path: "^src/", pathNot: "^src/(peers|config|runtimes|system)/" },
+    },
+    {
       name: "system-is-the-floor",
       comment: "src/system wraps the operating system (processes, ports, shell quoting) for everyone above.",
       severity: "error",

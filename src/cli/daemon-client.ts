@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { Config } from "../config/loader.ts";
 import { gatewayUrl } from "../config/urls.ts";
 import { readAdminToken } from "../gateway/admin-token.ts";
+import type { PeerStatus } from "../peers/registry.ts";
 import type { ServerStatus } from "../supervisor/status.ts";
 import { isAlive, sleep } from "../system/process.ts";
 import { RigError } from "./common.ts";
@@ -16,6 +17,8 @@ export interface DaemonStatus {
   started_at: string;
   config_hash: string;
   servers: ServerStatus[];
+  /** Absent from a daemon older than peers. */
+  peers?: PeerStatus[];
 }
 
 interface Reply {
@@ -90,6 +93,17 @@ export async function daemonStatus(config: Config): Promise<DaemonStatus | undef
   const reply = await call(config, "GET", "/rig/v1/status");
   if (reply.status === 401) throw new RigError("the gateway refused rig's key: check gateway.api_key");
   return JSON.parse(reply.body) as DaemonStatus;
+}
+
+/**
+ * The daemon's peers, each listed now (the daemon bounds every listing at 5 s; they run side by side):
+ * reachability and round-trip time as of this call.
+ */
+export async function freshPeers(config: Config): Promise<PeerStatus[]> {
+  const reply = await call(config, "GET", "/rig/v1/peers?refresh=1", 10_000);
+  if (reply.status !== 200)
+    throw new RigError(`the gateway did not list its peers (${reply.status}): ${reply.body}`);
+  return (JSON.parse(reply.body) as { peers: PeerStatus[] }).peers;
 }
 
 function logTail(config: Config, lines = 15): string {

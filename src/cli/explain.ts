@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { defineCommand } from "citty";
 import { formatSize } from "../config/duration.ts";
-import { type Agent, type Config, findServer, type Server } from "../config/loader.ts";
+import { type Agent, type Config, findServer, type Peer, peerModel, type Server } from "../config/loader.ts";
 import { didYouMean } from "../config/problems.ts";
 import type { RequestRules } from "../config/schema.ts";
 import { redactSecrets } from "../config/secrets.ts";
@@ -11,6 +11,8 @@ import { harnessFor } from "../harnesses/index.ts";
 import { type Budget, budgetOf } from "../memory/budget.ts";
 import { fitReport } from "../memory/fit.ts";
 import { readMachine } from "../memory/machine.ts";
+import { fallbackChain, peerDialects, resolveTarget } from "../peers/hop.ts";
+import type { PeerKind } from "../peers/registry.ts";
 import { shellLine } from "../system/shell.ts";
 import { pc } from "./colors.ts";
 import { homeArg, jsonArg, loadOrExit, printJson, RigError } from "./common.ts";
@@ -27,9 +29,10 @@ function explainServer(config: Config, server: Server, budget: Budget) {
   });
 }
 
-function explainAgent(config: Config, agent: Agent, budget: Budget) {
+function explainAgent(config: Config, agent: Agent, budget: Budget, peerKind?: PeerKind) {
   const facts = agentFacts(config, agent);
-  const server = findServer(config, agent.server)!;
+  const target = resolveTarget(config, agent.server)!;
+  const server = target.kind === "server" ? target.server : undefined;
   return redactSecrets(config, {
     kind: "agent" as const,
     name: agent.name,
@@ -44,11 +47,109 @@ function explainAgent(config: Config, agent: Agent, budget: Budget) {
       env: facts.env,
       where: config.where(["agents", agent.name]),
     },
-    server: explainServer(config, server, budget),
+    server: server ? explainServer(config, server, budget) : null,
+    peer:
+      target.kind === "peer"
+        ? explainPeerModel(config, agent.server, target.peer, target.model, peerKind).peer
+        : null,
     gateway: facts.gateway,
-    request: { server: server.request, agent: agent.request },
+    request: { server: server?.request ?? {}, agent: agent.request },
     harness: facts.launch,
   });
+}
+
+/** A peer's model: where requests for it go, with which key, and which side translates. */
+function explainPeerModel(
+  config: Config,
+  name: string,
+  peer: Peer,
+  model: string,
+  kind: PeerKind | undefined,
+) {
+  return redactSecrets(config, {
+    kind: "peer-model" as const,
+    name,
+    gateway: { url: gatewayUrl(config), model: name },
+    peer: {
+      name: peer.name,
+      url: peer.url,
+      // Its reference (`${env:BOX2_KEY}`), or a placeholder for a key written in rig.yaml: never the key.
+      api_key: peer.apiKey ? (config.expanded.get(peer.apiKey) ?? `<peers.${peer.name}.api_key>`) : null,
+      timeout_ms: peer.timeoutMs,
+      kind: kind ?? null,
+      where: config.where(["peers", peer.name]),
+    },
+    model,
+    passes_through: [...peerDialects(kind)],
+    agents: Object.values(config.agents)
+      .filter((agent) => agent.server === name)
+      .map((agent) => agent.name),
+  });
+}
+
+/** Each target of a server's fallback chain after the server itself, as `rig explain` shows it. */
+function fallbackFacts(config: Config, server: Server) {
+  return fallbackChain(server)
+    .slice(1)
+    .map((name) => {
+      const target = resolveTarget(config, name);
+      return target?.kind === "peer"
+        ? { name, kind: "peer" as const, peer: target.peer.name, url: target.peer.url, model: target.model }
+        : { name, kind: "server" as const, runtime: target?.server.runtime ?? null };
+    });
+}
+
+function fallbackLines(fallback: ReturnType<typeof fallbackFacts>): string[] {
+  if (!fallback.length) return [pc.dim("none: a server that cannot take a request answers 503")];
+  return [
+    ...fallback.map((target, index) =>
+      target.kind === "peer"
+        ? `${index + 1}. ${target.name}  ${pc.dim(`(peer ${target.peer} at ${target.url}, model ${target.model})`)}`
+        : `${index + 1}. ${target.name}  ${pc.dim(`(server, ${target.runtime})`)}`,
+    ),
+    pc.dim(
+      "tried in order when the one before cannot start, is unreachable or answers 503; never after a byte",
+    ),
+  ];
+}
+
+/** The daemon's last word on what a peer is (a rig gateway or not), if a daemon runs. */
+async function peerKindFromDaemon(config: Config, name: string): Promise<PeerKind | undefined> {
+  try {
+    const { daemonStatus } = await import("./daemon-client.ts");
+    const status = await daemonStatus(config);
+    return status?.peers?.find((peer) => peer.name === name)?.kind ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function peerLines(peer: ReturnType<typeof explainPeerModel>["peer"], name: string): string[] {
+  const side =
+    peer.kind === "rig"
+      ? "a rig gateway: every dialect but Gemini passes through, the peer translates for its runtime"
+      : peer.kind === "openai"
+        ? "an OpenAI-compatible server: Chat, completions and embeddings pass through, rig translates the rest to Chat"
+        : "not listed yet (is the gateway running?): taken as OpenAI-compatible until it answers";
+  return [
+    `${pc.bold(peer.name)} ${peer.url}  model: ${name.slice(peer.name.length + 1)}`,
+    `key       ${peer.api_key ?? pc.dim("none")} ${pc.dim("(sent as Authorization and x-api-key; the client's own key is never forwarded)")}`,
+    `timeout   ${Math.round(peer.timeout_ms / 1000)}s`,
+    `is        ${side}`,
+    pc.dim(`defined   ${peer.where.file}:${peer.where.line}:${peer.where.col}`),
+  ];
+}
+
+function printPeerModel(facts: ReturnType<typeof explainPeerModel>): void {
+  process.stdout.write(
+    [
+      `${pc.bold(facts.name)} ${pc.dim("(a peer's model)")}`,
+      hop(1, "gateway", [`${facts.gateway.url}/v1  model: ${facts.name}`]),
+      hop(2, "peer", peerLines(facts.peer, facts.name)),
+      hop(3, "agents", [facts.agents.join(", ") || pc.dim("none")]),
+      "",
+    ].join("\n"),
+  );
 }
 
 function rulesLines(owner: string, rules: RequestRules): string[] {
@@ -119,16 +220,24 @@ export default defineCommand({
   async run({ args }) {
     const config = await loadOrExit(args.home, { positions: true });
     const budget = budgetOf(config.memory, await readMachine());
-    const agent = config.agents[args.name];
+    const agent = Object.hasOwn(config.agents, args.name) ? config.agents[args.name] : undefined;
     const server = agent ? undefined : findServer(config, args.name);
+    const onPeer = agent || server ? undefined : resolveTarget(config, args.name);
+    if (onPeer?.kind === "peer") {
+      const kind = await peerKindFromDaemon(config, onPeer.peer.name);
+      const facts = explainPeerModel(config, args.name, onPeer.peer, onPeer.model, kind);
+      return args.json ? printJson(facts) : printPeerModel(facts);
+    }
     if (!agent && !server) {
       const names = [...Object.keys(config.agents), ...Object.keys(config.servers)];
       throw new RigError(
-        `no agent or server named \`${args.name}\`${didYouMean(args.name, names)} (see \`rig ls\`)`,
+        `no agent, server or <peer>/<model> named \`${args.name}\`${didYouMean(args.name, names)} (see \`rig ls\`)`,
       );
     }
     if (agent) {
-      const facts = explainAgent(config, agent, budget);
+      const onPeer = peerModel(config, agent.server);
+      const kind = onPeer && (await peerKindFromDaemon(config, onPeer.peer.name));
+      const facts = explainAgent(config, agent, budget, kind);
       if (args.json) return printJson(facts);
       const rules = [
         ...rulesLines("server", facts.request.server),
@@ -150,7 +259,9 @@ export default defineCommand({
             `${facts.gateway.url}  ${pc.dim(`(${facts.gateway.dialect}, ${facts.gateway.route})`)}`,
           ]),
           hop(5, "requests", rules.length ? rules : [pc.dim("passed through unchanged")]),
-          hop(6, "server", [pc.bold(facts.server.name), ...serverLines(facts.server)]),
+          facts.server
+            ? hop(6, "server", [pc.bold(facts.server.name), ...serverLines(facts.server)])
+            : hop(6, "peer", peerLines(facts.peer!, facts.agent.server)),
           hop(7, "harness", [
             `${pc.green(shellLine([facts.harness.command, ...facts.harness.args]))}`,
             ...Object.entries(facts.harness.env).map(
@@ -167,6 +278,7 @@ export default defineCommand({
       kind: "server" as const,
       ...explainServer(config, server!, budget),
       gateway: { url: gatewayUrl(config), model: server!.name },
+      fallback: fallbackFacts(config, server!),
     };
     const users = Object.values(config.agents).filter(
       (candidate) => findServer(config, candidate.server) === server,
@@ -186,7 +298,8 @@ export default defineCommand({
             : [pc.dim("passed through unchanged")],
         ),
         hop(3, "server", serverLines(facts)),
-        hop(4, "agents", [users.map((user) => user.name).join(", ") || pc.dim("none")]),
+        hop(4, "fallback", fallbackLines(facts.fallback)),
+        hop(5, "agents", [users.map((user) => user.name).join(", ") || pc.dim("none")]),
         "",
       ].join("\n"),
     );

@@ -24,13 +24,26 @@ export default defineCommand({
       group: server.group ?? null,
       state: stateOf.get(server.name) ?? "stopped",
     }));
+    // As the daemon last listed them (every minute); `rig ps` lists them afresh.
+    const peerStatus = new Map(live?.peers?.map((peer) => [peer.name, peer]));
+    const peers = Object.values(config.peers).map((peer) => {
+      const seen = peerStatus.get(peer.name);
+      return {
+        name: peer.name,
+        url: peer.url,
+        reachable: seen?.reachable ?? null,
+        rtt_ms: seen?.rtt_ms ?? null,
+        kind: seen?.kind ?? null,
+        models: seen?.models ?? [],
+      };
+    });
     const agents = Object.values(config.agents).map((agent) => ({
       name: agent.name,
       harness: agent.harness,
       server: agent.server,
       shim: join(config.paths.bin, agent.name),
     }));
-    if (args.json) return printJson({ servers, agents });
+    if (args.json) return printJson({ servers, peers, agents });
     const serverRows = servers.map((server) => [
       pc.bold(server.name),
       server.runtime,
@@ -40,12 +53,22 @@ export default defineCommand({
       server.group,
       server.model,
     ]);
+    const peerRows = peers.map((peer) => [
+      pc.bold(peer.name),
+      peer.reachable === null ? pc.dim("unknown") : peer.reachable ? "reachable" : pc.red("unreachable"),
+      peer.rtt_ms === null ? "" : `${peer.rtt_ms} ms`,
+      peer.models.join(","),
+      peer.url,
+    ]);
     const agentRows = agents.map((agent) => [pc.bold(agent.name), agent.harness, agent.server, agent.shim]);
     process.stdout.write(
       [
         section("servers"),
         table(["server", "runtime", "state", "port", "aliases", "group", "model"], serverRows),
         "",
+        ...(peers.length
+          ? [section("peers"), table(["peer", "state", "rtt", "models", "url"], peerRows), ""]
+          : []),
         section("agents"),
         table(["agent", "harness", "server", "shim"], agentRows),
         "",

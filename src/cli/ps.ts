@@ -1,9 +1,10 @@
 import { defineCommand } from "citty";
 import { formatDuration, formatSize } from "../config/duration.ts";
+import type { PeerStatus } from "../peers/registry.ts";
 import { type ServerStatus, stoppedStatus } from "../supervisor/status.ts";
 import { pc } from "./colors.ts";
 import { homeArg, jsonArg, loadOrExit, printJson } from "./common.ts";
-import { daemonStatus } from "./daemon-client.ts";
+import { daemonStatus, freshPeers } from "./daemon-client.ts";
 import { table } from "./table.ts";
 
 const STATE_COLOUR = {
@@ -37,8 +38,47 @@ function memoryCell(server: ServerStatus): string {
   return server.memory_estimate_bytes === null ? "" : pc.dim(`~${formatSize(server.memory_estimate_bytes)}`);
 }
 
+/** A peer's state word: whether it answered its listing just now. */
+function peerState(peer: PeerStatus): "reachable" | "unreachable" | "unknown" {
+  return peer.reachable === null ? "unknown" : peer.reachable ? "reachable" : "unreachable";
+}
+
+/** `rig ps --json` rows for peers, after the servers': a peer runs nothing here, so pid and port are null. */
+function peerJson(peer: PeerStatus) {
+  return {
+    name: peer.name,
+    state: peerState(peer),
+    runtime: "peer",
+    url: peer.url,
+    kind: peer.kind,
+    rtt_ms: peer.rtt_ms,
+    models: peer.models.length,
+    error: peer.error,
+  };
+}
+
+function peerTable(peers: PeerStatus[]): string {
+  const rows = peers.map((peer) => {
+    const state = peerState(peer);
+    return [
+      pc.bold(peer.name),
+      state === "reachable" ? pc.green(state) : state === "unreachable" ? pc.red(state) : pc.dim(state),
+      peer.rtt_ms === null ? "" : `${peer.rtt_ms} ms`,
+      peer.models.length,
+      peer.kind ?? "",
+      peer.url,
+    ];
+  });
+  const errors = peers.filter((peer) => peer.error).map((peer) => `${pc.red(peer.name)}: ${peer.error}\n`);
+  return `${table(["peer", "state", "rtt", "models", "kind", "url"], rows)}\n${errors.join("")}`;
+}
+
 export default defineCommand({
-  meta: { name: "ps", description: "running servers: pid, port, uptime, state, ttl left, requests" },
+  meta: {
+    name: "ps",
+    description:
+      "running servers: pid, port, uptime, state, ttl left, requests; peers: reachable, round trip",
+  },
   args: {
     ...homeArg,
     ...jsonArg,
@@ -50,17 +90,21 @@ export default defineCommand({
     // Without a daemon nothing runs: --all still lists every profile, as stopped.
     const known = status?.servers ?? Object.values(config.servers).map(stoppedStatus);
     const servers = known.filter((server) => args.all || server.state !== "stopped");
+    // Peers are listed afresh: a peer's reachability is worth showing only as of now.
+    const peers = status && Object.keys(config.peers).length ? await freshPeers(config) : [];
     if (args.json) {
-      return printJson(
-        servers.map((server) =>
+      return printJson([
+        ...servers.map((server) =>
           Object.fromEntries(JSON_FIELDS.map((field) => [field, server[field] ?? null])),
         ),
-      );
+        ...peers.map(peerJson),
+      ]);
     }
     if (!status)
       return void process.stdout.write(
         "the gateway is not running: nothing is served (`rig serve <server>` starts one)\n",
       );
+    if (peers.length) process.stdout.write(peerTable(peers));
     if (servers.length === 0) return void process.stdout.write("no server is running\n");
     const rows = servers.map((server) => [
       pc.bold(server.name),

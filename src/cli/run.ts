@@ -59,19 +59,22 @@ export default defineCommand({
         `agent CLI \`${launch.command}\` not found on PATH; install it or set harnesses.${agent.harness}.command in rig.yaml`,
       );
     }
-    const server = findServer(config, agent.server)!;
+    const server = findServer(config, agent.server);
     await ensureDaemon(config);
-    const bar = progress(server.name, 5000);
-    const ready = await startServer(config, server.name, (event) => {
-      if (event.event === "progress") bar.update(event.line ?? "loading…", "loading");
-    });
-    if (ready.event !== "ready") {
-      bar.fail("failed");
-      throw new RigError(
-        `${ready.error}${ready.tail?.length ? `\nlast log lines:\n${ready.tail.map((line) => `  ${line}`).join("\n")}` : ""}`,
-      );
+    // A peer's model (`box2/qwen`) has nothing to start here: the peer starts it on the first request.
+    if (server) {
+      const bar = progress(server.name, 5000);
+      const ready = await startServer(config, server.name, (event) => {
+        if (event.event === "progress") bar.update(event.line ?? "loading…", "loading");
+      });
+      if (ready.event !== "ready") {
+        bar.fail("failed");
+        throw new RigError(
+          `${ready.error}${ready.tail?.length ? `\nlast log lines:\n${ready.tail.map((line) => `  ${line}`).join("\n")}` : ""}`,
+        );
+      }
+      if (process.stderr.isTTY) bar.done(`ready on port ${ready.server?.port}`);
     }
-    if (process.stderr.isTTY) bar.done(`ready on port ${ready.server?.port}`);
     for (const file of launch.files) {
       mkdirSync(dirname(file.path), { recursive: true });
       writeFileAtomic(file.path, file.content, { mode: file.secret ? 0o600 : undefined });

@@ -45,22 +45,27 @@ export function serverFacts(config: Config, server: Server) {
 
 /** An agent profile as `rig run` launches it: the harness command, env and files, and its route. */
 export function agentFacts(config: Config, agent: Agent) {
-  const server = findServer(config, agent.server)!;
+  // Undefined for a peer's model (`box2/qwen`): the peer's gateway decides how its runtime is spoken to.
+  const server = findServer(config, agent.server);
   const harness = harnessFor(agent.harness);
-  const native = launchPlan(config, server).adapter.dialects.includes(harness.dialect);
+  const native = server && launchPlan(config, server).adapter.dialects.includes(harness.dialect);
   const launch = agentLaunch(config, agent);
   return {
     name: agent.name,
     shim: join(config.paths.bin, agent.name),
     harness: agent.harness,
-    server: server.name,
-    model_id: agent.model_id ?? server.name,
+    server: server?.name ?? agent.server,
+    model_id: agent.model_id ?? server?.name ?? agent.server,
     args: agent.args,
     env: agent.env,
     gateway: {
       url: agentUrl(config, agent.name),
       dialect: harness.dialect,
-      route: native ? "native" : `translated ${harness.dialect} → chat`,
+      route: !server
+        ? `to peer ${agent.server.slice(0, agent.server.indexOf("/"))}`
+        : native
+          ? "native"
+          : `translated ${harness.dialect} → chat`,
     },
     request: agent.request,
     launch: {

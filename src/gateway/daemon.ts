@@ -6,6 +6,7 @@ import { type Config, loadConfig } from "../config/loader.ts";
 import { ConfigError, formatProblem } from "../config/problems.ts";
 import { Ledger } from "../ledger/ledger.ts";
 import { writeFailures } from "../ledger/write-failures.ts";
+import { PeerRegistry } from "../peers/registry.ts";
 import { LogSink } from "../supervisor/log.ts";
 import { Supervisor } from "../supervisor/supervisor.ts";
 import { describeHolder } from "../system/ports.ts";
@@ -170,7 +171,9 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     ledgerLaunchEvents(ledger, () => current),
   );
   const recorder = new Recorder(writeLog, ledger);
-  const proxy = new ModelProxy({ config: () => current, supervisor, recorder });
+  const peers = new PeerRegistry(() => current.peers);
+  peers.start();
+  const proxy = new ModelProxy({ config: () => current, supervisor, recorder, peers, log: logLine });
   for (const leftover of supervisor.reapLeftovers())
     logLine(`reaped a server left by a previous daemon: ${leftover}`);
   supervisor.on("state", (name, state) => logLine(`server ${name}: ${state}`));
@@ -183,6 +186,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
     home: home.root,
     startedAt: new Date().toISOString(),
     shutdown: () => void shutdown("shutdown requested"),
+    peers,
   };
 
   const adminToken = ensureAdminToken(home.state);
@@ -247,6 +251,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       server.close();
       server.closeAllConnections();
       watcher?.close();
+      peers.close();
       await supervisor.close("gateway stopped");
       await proxy.close();
       recorder.flush();
@@ -267,6 +272,7 @@ export async function runDaemon(options: DaemonOptions): Promise<void> {
       policy = accessPolicy(next, adminToken);
       void rebind(next);
       void supervisor.reload(current);
+      void peers.refresh();
       logLine(`config reloaded (${next.hash})`);
       void regenerateDocs(next, logLine);
     },

@@ -1,7 +1,9 @@
-import { type Agent, type Config, findServer, type Server } from "../config/loader.ts";
+import type { Agent, Config, Peer, Server } from "../config/loader.ts";
 import { didYouMean } from "../config/problems.ts";
 import { TRANSLATORS } from "../dialects/index.ts";
 import type { ChatEvent, Json, TranslationContext, Translator } from "../dialects/types.ts";
+import { peerDialects, resolveTarget, type Target } from "../peers/hop.ts";
+import type { PeerKind } from "../peers/registry.ts";
 import { runtimeFor } from "../runtimes/index.ts";
 import type { ToolChoiceForcer } from "../runtimes/types.ts";
 import { NAME_MAX_LENGTH, type Route } from "./routes.ts";
@@ -13,18 +15,31 @@ export interface Translation {
   context: TranslationContext;
 }
 
+/** A request bound for a peer: sent to its url with its key, `model` renamed to what the peer calls it. */
+export interface PeerHop {
+  peer: Peer;
+  model: string;
+}
+
 /**
  * What the gateway does with one request, decided from the request, the config and the runtime's
  * capabilities alone. `payload` is exactly what the runtime receives (its `model` is set once the
- * server is leased).
+ * server is leased). A plan with `peer` goes to that peer instead: nothing is leased.
  */
 export type ExchangePlan =
   | { kind: "refuse"; status: number; message: string; server?: Server }
   /** Answered by rig without the runtime: a JSON body as is, or events rendered in the client's dialect. */
   | { kind: "local"; server: Server; body: Json }
   | { kind: "local-events"; server: Server; events: ChatEvent[]; translation: Translation; stream: boolean }
-  | { kind: "native"; server: Server; payload: Json; upstreamPath: string; stream: boolean }
-  | { kind: "translated"; server: Server; payload: Json; translation: Translation; stream: boolean }
+  | { kind: "native"; server: Server; payload: Json; upstreamPath: string; stream: boolean; peer?: PeerHop }
+  | {
+      kind: "translated";
+      server: Server;
+      payload: Json;
+      translation: Translation;
+      stream: boolean;
+      peer?: PeerHop;
+    }
   /** A required tool call enforced by rig (the runtime's own endpoint would not). */
   | {
       kind: "forced";
@@ -41,6 +56,10 @@ export interface ExchangeRequest {
   /** Set on `/agents/<agent>/` routes: the agent's server serves, whatever model the body names. */
   agent?: Agent;
   config: Config;
+  /** A server or `<peer>/<model>` of a fallback chain, planned instead of what the body or agent names. */
+  target?: string;
+  /** What each peer is, as its last listing said (unknown peers are taken as OpenAI-compatible). */
+  peerKind?(peer: string): PeerKind | undefined;
 }
 
 /** The request body as a JSON object, or the reason it is not one. */
@@ -55,17 +74,14 @@ export function parseJsonBody(raw: Buffer): { body: Json } | { error: string } {
   }
 }
 
-function resolveServer({ body, agent, config }: ExchangeRequest): Server | ExchangePlan {
-  if (agent) {
-    return (
-      findServer(config, agent.server) ?? {
-        kind: "refuse",
-        status: 500,
-        message: `agent ${agent.name} points at a server that does not exist`,
-      }
-    );
-  }
-  const model = body.model;
+/** The name a request is routed by: a fallback target, the agent's server, or the body's model. */
+export function requestedName({ body, agent, target }: ExchangeRequest): unknown {
+  return target ?? agent?.server ?? body.model;
+}
+
+function resolveRequest(request: ExchangeRequest): Target | ExchangePlan {
+  const { agent, config } = request;
+  const model = requestedName(request);
   if (typeof model !== "string" || !model) {
     return {
       kind: "refuse",
@@ -80,13 +96,20 @@ function resolveServer({ body, agent, config }: ExchangeRequest): Server | Excha
       message: `"model" is ${model.length} characters long; model names have at most ${NAME_MAX_LENGTH}`,
     };
   }
-  const server = findServer(config, model);
-  if (server) return server;
+  const target = resolveTarget(config, model);
+  if (target) return target;
+  if (agent && request.target === undefined)
+    return {
+      kind: "refuse",
+      status: 500,
+      message: `agent ${agent.name} points at a server that does not exist`,
+    };
   const names = Object.values(config.servers).flatMap((candidate) => [candidate.name, ...candidate.aliases]);
+  const peers = Object.keys(config.peers).map((peer) => `${peer}/<model>`);
   return {
     kind: "refuse",
     status: 404,
-    message: `unknown model \`${model}\`${didYouMean(model, names)}; this gateway serves: ${names.join(", ") || "nothing yet (add a server to rig.yaml)"}`,
+    message: `unknown model \`${model}\`${didYouMean(model, names)}; this gateway serves: ${[...names, ...peers].join(", ") || "nothing yet (add a server to rig.yaml)"}`,
   };
 }
 
@@ -103,13 +126,16 @@ export function bodyOf(route: Route, body: Json): Json {
 export function planExchange(request: ExchangeRequest): ExchangePlan {
   const { route, agent } = request;
   const body = bodyOf(route, request.body);
-  const resolved = resolveServer({ ...request, body });
-  if ("kind" in resolved) return resolved;
-  const server = resolved;
+  const resolved = resolveRequest({ ...request, body });
+  if (resolved.kind !== "server" && resolved.kind !== "peer") return resolved;
+  const { server } = resolved;
+  const peer = resolved.kind === "peer" ? { peer: resolved.peer, model: resolved.model } : undefined;
   const runtime = runtimeFor(server.runtime);
-  const forcer = runtime.forceToolChoice;
+  // A peer enforces a required tool call itself, on its own runtime.
+  const forcer = peer ? undefined : runtime.forceToolChoice;
   const dialectTranslator = TRANSLATORS[route.dialect];
-  const speaks = runtime.dialects.includes(route.dialect);
+  const dialects = peer ? peerDialects(request.peerKind?.(peer.peer.name)) : runtime.dialects;
+  const speaks = dialects.includes(route.dialect);
   // `always` translates what rig can translate (Messages, Responses); Chat, completions and
   // embeddings are what translation targets, so they pass through.
   let passthrough =
@@ -183,7 +209,8 @@ export function planExchange(request: ExchangeRequest): ExchangePlan {
       payload,
       translation: { translator: translation.translator, context: translation.context },
       stream,
+      ...(peer && { peer }),
     };
   }
-  return { kind: "native", server, payload, upstreamPath: route.path, stream };
+  return { kind: "native", server, payload, upstreamPath: route.path, stream, ...(peer && { peer }) };
 }

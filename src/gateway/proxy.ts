@@ -1,19 +1,33 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
-import { type Agent, type Config, findServer, type Server } from "../config/loader.ts";
+import { type Agent, type Config, findServer, peerModel, type Server } from "../config/loader.ts";
 import { geminiModelList } from "../dialects/gemini/mapping.ts";
 import type { RequestRecord } from "../ledger/ledger.ts";
+import { fallbackChain } from "../peers/hop.ts";
+import {
+  PEER_LISTING_HEADER,
+  type PeerKind,
+  peerAuthHeaders,
+  peerBaseUrl,
+  RIG_GATEWAY_HEADER,
+} from "../peers/registry.ts";
 import type { LastExit, ServerStatus } from "../supervisor/status.ts";
 import { sendError } from "./errors.ts";
 import { type Exchange, type ExchangeFacts, failExchange, openStream, startingNotice } from "./exchange.ts";
 import { BodyTooLarge, readBody, sendJson } from "./http.ts";
-import { parseJsonBody, planExchange } from "./plan.ts";
+import {
+  type ExchangePlan,
+  type ExchangeRequest,
+  parseJsonBody,
+  planExchange,
+  requestedName,
+} from "./plan.ts";
 import { respondForced } from "./respond/forced.ts";
 import { respondNative } from "./respond/native.ts";
 import { respondTranslated } from "./respond/translated.ts";
 import { sendEvents } from "./respond/whole.ts";
 import { matchRoute, type Route } from "./routes.ts";
-import { Upstream } from "./upstream.ts";
+import { TargetUnavailable, Upstream } from "./upstream.ts";
 
 const STARTING_COMMENT_MS = 5000;
 
@@ -31,17 +45,47 @@ export interface ServerLeases {
   lastExit?(name: string, since: number): Promise<LastExit | undefined>;
 }
 
+/** What the proxy asks of the peer registry (src/peers/registry.ts). */
+export interface PeerView {
+  /** Lists the peer again when it never listed `model` (bounded by the registry's listing timeout). */
+  ensureListed(peer: string, model: string): Promise<void>;
+  kindOf(peer: string): PeerKind | undefined;
+  reachableModels(): Array<{ peer: string; model: string }>;
+}
+
+const NO_PEERS: PeerView = {
+  ensureListed: async () => {},
+  kindOf: () => undefined,
+  reachableModels: () => [],
+};
+
 export interface ProxyDeps {
   config(): Config;
   supervisor: ServerLeases;
   recorder: { record(entry: RequestRecord): void };
+  peers?: PeerView;
+  /** A line for gateway.log (a fallback taken). */
+  log?(line: string): void;
 }
+
+/** A planned exchange that goes to a server or a peer (not answered by rig itself). */
+type UpstreamPlan = Extract<ExchangePlan, { kind: "native" | "translated" | "forced" }>;
 
 /** The proxy layer: `/v1/...` and `/agents/<agent>/v1/...` routed by model or agent, started on demand. */
 export class ModelProxy {
-  private readonly upstream = new Upstream();
+  private readonly upstream: Upstream;
+  private readonly peers: PeerView;
 
-  constructor(private readonly deps: ProxyDeps) {}
+  constructor(private readonly deps: ProxyDeps) {
+    this.peers = deps.peers ?? NO_PEERS;
+    // A peer's key goes with requests to that peer's url, and to nothing else.
+    this.upstream = new Upstream((url) => {
+      const peer = Object.values(deps.config().peers).find((candidate) =>
+        url.href.startsWith(`${peerBaseUrl(candidate)}/`),
+      );
+      return peer ? peerAuthHeaders(peer) : {};
+    });
+  }
 
   close(): Promise<void> {
     return this.upstream.close();
@@ -53,7 +97,14 @@ export class ModelProxy {
     const match = matchRoute(req.method ?? "GET", path, config);
     if (match.kind === "none") return false;
     if (match.kind === "refuse") sendError(res, match.dialect, match.status, match.message);
-    else if (match.kind === "models") this.listModels(res, config, match.agent, match.listing);
+    else if (match.kind === "models")
+      this.listModels(
+        res,
+        config,
+        match.agent,
+        match.listing,
+        req.headers[PEER_LISTING_HEADER] !== undefined,
+      );
     else
       await this.exchange(
         this.openExchange(req, res, match.route, match.dialect, match.agent, path),
@@ -67,11 +118,13 @@ export class ModelProxy {
     res: ServerResponse,
     config: Config,
     agent: Agent | undefined,
-    listing?: "gemini",
+    listing: "gemini" | undefined,
+    forPeer: boolean,
   ): void {
     const states = new Map(this.deps.supervisor.status().map((status) => [status.name, status.state]));
-    const servers = agent ? [findServer(config, agent.server)!] : Object.values(config.servers);
-    const data = servers.map((server) => ({
+    const pinned = agent && findServer(config, agent.server);
+    const servers = agent ? (pinned ? [pinned] : []) : Object.values(config.servers);
+    const local = servers.map((server) => ({
       id: agent ? (agent.model_id ?? server.name) : server.name,
       object: "model",
       created: 0,
@@ -82,7 +135,31 @@ export class ModelProxy {
       context: server.context ?? null,
       state: states.get(server.name) ?? "stopped",
     }));
-    sendJson(res, 200, listing === "gemini" ? geminiModelList(data) : { object: "list", data });
+    // A gateway listing for its peer gets this gateway's own servers only: one hop, never a loop.
+    const onPeers = forPeer
+      ? []
+      : agent
+        ? pinned
+          ? []
+          : [{ id: agent.model_id ?? agent.server, name: agent.server }]
+        : this.peers
+            .reachableModels()
+            .map(({ peer, model }) => ({ id: `${peer}/${model}`, name: `${peer}/${model}` }));
+    const remote = onPeers.map(({ id, name }) => ({
+      id,
+      object: "model",
+      created: 0,
+      owned_by: name.slice(0, name.indexOf("/")),
+      server: name,
+      runtime: "peer",
+      aliases: [],
+      context: null,
+      state: "peer",
+    }));
+    const data = [...local, ...remote];
+    sendJson(res, 200, listing === "gemini" ? geminiModelList(data) : { object: "list", data }, {
+      [RIG_GATEWAY_HEADER]: "1",
+    });
   }
 
   private openExchange(
@@ -128,7 +205,14 @@ export class ModelProxy {
     }
     const parsed = parseJsonBody(raw);
     if ("error" in parsed) return failExchange(ex, 400, parsed.error);
-    const plan = planExchange({ route: ex.route, body: parsed.body, agent, config });
+    const request: ExchangeRequest = {
+      route: ex.route,
+      body: parsed.body,
+      agent,
+      config,
+      peerKind: (peer) => this.peers.kindOf(peer),
+    };
+    const plan = await this.plan(request);
     if (plan.kind === "refuse")
       return failExchange(ex, plan.status, plan.message, { facts: { server: plan.server?.name } });
     const server = plan.server;
@@ -140,26 +224,81 @@ export class ModelProxy {
       sendEvents(ex, server.name, plan.events, plan.stream, plan.translation);
       return ex.record(200, { server: server.name, stream: plan.stream });
     }
-    const endpoint = await this.lease(ex, server, plan.stream);
-    if (!endpoint) return;
-    try {
+    const chain = fallbackChain(server);
+    const unavailable: string[] = [];
+    for (const [index, name] of chain.entries()) {
+      const last = index === chain.length - 1;
+      const next = index === 0 ? plan : await this.plan({ ...request, target: name });
+      if (next.kind !== "native" && next.kind !== "translated" && next.kind !== "forced") {
+        // A fallback that cannot take this request at all (a dialect it does not speak) is passed over.
+        unavailable.push(`${name}: ${next.kind === "refuse" ? next.message : "answered by rig"}`);
+        continue;
+      }
+      const outcome = await this.attempt(ex, next, !last);
+      if (outcome === "answered") return;
+      unavailable.push(`${name}: ${outcome.unavailable}`);
+      this.deps.log?.(
+        `${name} could not take a ${ex.route.name} request (${outcome.unavailable}); trying ${chain[index + 1]}`,
+      );
       if (ex.abort.signal.aborted)
-        return ex.record(499, { server: server.name, stream: plan.stream, error: "client disconnected" });
-      const lastExit = async (since: number) => this.deps.supervisor.lastExit?.(server.name, since);
+        return ex.record(499, { server: name, stream: plan.stream, error: "client disconnected" });
+    }
+    // Only reached when the last target was passed over (every other failure is answered by it).
+    failExchange(ex, 503, `no server could take the request: ${unavailable.join("; ")}`, {
+      facts: { server: chain.at(-1), stream: plan.stream },
+    });
+  }
+
+  /** Plans the request, listing the peer first when it names a peer's model not listed yet. */
+  private async plan(request: ExchangeRequest): Promise<ExchangePlan> {
+    const name = requestedName(request);
+    const onPeer = typeof name === "string" ? peerModel(request.config, name) : undefined;
+    if (onPeer) await this.peers.ensureListed(onPeer.peer.name, onPeer.model);
+    return planExchange(request);
+  }
+
+  /**
+   * One target of the chain answers, or (when `fallible`, before any byte of its answer) says why it
+   * cannot: it failed to start, could not be reached, or answered 503.
+   */
+  private async attempt(
+    ex: Exchange,
+    plan: UpstreamPlan,
+    fallible: boolean,
+  ): Promise<"answered" | { unavailable: string }> {
+    const { server } = plan;
+    const peer = plan.kind === "forced" ? undefined : plan.peer;
+    const endpoint = peer
+      ? { baseUrl: peerBaseUrl(peer.peer), model: peer.model }
+      : await this.lease(ex, server, plan.stream, fallible);
+    if (!endpoint) return "answered";
+    if ("unavailable" in endpoint) return endpoint;
+    const upstream = fallible ? this.upstream.withFallback() : this.upstream;
+    try {
+      if (ex.abort.signal.aborted) {
+        ex.record(499, { server: server.name, stream: plan.stream, error: "client disconnected" });
+        return "answered";
+      }
+      const lastExit = async (since: number) =>
+        peer ? undefined : this.deps.supervisor.lastExit?.(server.name, since);
       const job = { server, stream: plan.stream, baseUrl: endpoint.baseUrl, lastExit };
       const payload = { ...plan.payload, model: endpoint.model };
       if (plan.kind === "forced")
-        await respondForced(ex, this.upstream, {
+        await respondForced(ex, upstream, {
           ...job,
           payload,
           forcer: plan.forcer,
           translation: plan.translation,
         });
       else if (plan.kind === "translated")
-        await respondTranslated(ex, this.upstream, { ...job, payload, translation: plan.translation });
-      else await respondNative(ex, this.upstream, { ...job, payload, upstreamPath: plan.upstreamPath });
+        await respondTranslated(ex, upstream, { ...job, payload, translation: plan.translation });
+      else await respondNative(ex, upstream, { ...job, payload, upstreamPath: plan.upstreamPath });
+      return "answered";
+    } catch (error) {
+      if (error instanceof TargetUnavailable) return { unavailable: error.message };
+      throw error;
     } finally {
-      this.deps.supervisor.release(server.name);
+      if (!peer) this.deps.supervisor.release(server.name);
     }
   }
 
@@ -172,7 +311,8 @@ export class ModelProxy {
     ex: Exchange,
     server: Server,
     stream: boolean,
-  ): Promise<{ baseUrl: string; model: string } | undefined> {
+    fallible: boolean,
+  ): Promise<{ baseUrl: string; model: string } | { unavailable: string } | undefined> {
     const { supervisor } = this.deps;
     let startingTimer: NodeJS.Timeout | undefined;
     if (stream && !supervisor.endpoint(server.name)) {
@@ -189,6 +329,7 @@ export class ModelProxy {
       const logTail = (error as { logTail?: string[] }).logTail ?? [];
       const tail = logTail.length ? `\nlast log lines:\n${logTail.slice(-10).join("\n")}` : "";
       const message = `server ${server.name} failed to start: ${(error as Error).message}${tail}`;
+      if (fallible) return { unavailable: `failed to start: ${(error as Error).message}` };
       failExchange(ex, 503, message, { facts: { server: server.name, stream } });
       return undefined;
     } finally {

@@ -48,6 +48,41 @@ function retriable(outcome: RelayOutcome, abort: AbortSignal): boolean {
   );
 }
 
+/** Errors that mean the request never reached a server that could answer it. */
+const UNREACHABLE = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EHOSTDOWN",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EPIPE",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
+
+/**
+ * Thrown by an upstream in fallback mode when its target cannot take the request (unreachable, or 503)
+ * before the sink was given anything: the client holds no byte of this answer, so the next target of
+ * the fallback chain may answer instead.
+ */
+export class TargetUnavailable extends Error {}
+
+function unavailability(
+  outcome: RelayOutcome & { refused?: string },
+  abort: AbortSignal,
+): string | undefined {
+  if (outcome.refused !== undefined) return `answered 503: ${outcome.refused}`;
+  const code = (outcome.error as { code?: string } | undefined)?.code;
+  if (outcome.status === 0 && !abort.aborted && code && UNREACHABLE.has(code))
+    return `could not be reached: ${outcome.error!.message}`;
+  return undefined;
+}
+
+/** Headers a request to this URL carries besides its own: a peer's key, only ever sent to that peer. */
+export type Credentials = (url: URL) => Record<string, string>;
+
 /** A server that drops its connection this soon after a stream ended closes after every stream. */
 const CLOSE_AFTER_STREAM_MS = 50;
 
@@ -67,8 +102,10 @@ export class Upstream {
    * origins ask for `connection: close` instead, so no pooled connection is ever raced.
    */
   private readonly closesAfterStreams = new Set<string>();
+  /** Set on the view `withFallback()` returns. */
+  private fallible = false;
 
-  constructor() {
+  constructor(private readonly credentials: Credentials = () => ({})) {
     this.dispatcher.on("disconnect", (origin: URL | string) => {
       const key = typeof origin === "string" ? origin : origin.origin;
       const ended = this.streamEnded.get(key);
@@ -81,17 +118,34 @@ export class Upstream {
     return this.dispatcher.close();
   }
 
-  /** Relays one exchange into `sink`, applying the retry rule. */
-  async relay(request: UpstreamRequest, sink: RelaySink): Promise<RelayOutcome> {
-    const outcome = await this.relayOnce(request, sink);
-    return retriable(outcome, request.abort) ? this.relayOnce(request, sink) : outcome;
+  /**
+   * This pool for a target that has a next one to fall back to: an unreachable target or a 503 throws
+   * TargetUnavailable instead of reaching the sink. A view on the same pool (its prototype is this
+   * upstream), so connections and what is known of each origin stay shared.
+   */
+  withFallback(): Upstream {
+    const view = Object.create(this) as Upstream;
+    view.fallible = true;
+    return view;
   }
 
-  private relayOnce(request: UpstreamRequest, sink: RelaySink): Promise<RelayOutcome> {
+  /** Relays one exchange into `sink`, applying the retry rule (and in fallback mode, the fallback rule). */
+  async relay(request: UpstreamRequest, sink: RelaySink): Promise<RelayOutcome> {
+    let outcome = await this.relayOnce(request, sink);
+    if (retriable(outcome, request.abort)) outcome = await this.relayOnce(request, sink);
+    const unavailable = this.fallible ? unavailability(outcome, request.abort) : undefined;
+    if (unavailable) throw new TargetUnavailable(unavailable);
+    return outcome;
+  }
+
+  private relayOnce(request: UpstreamRequest, sink: RelaySink): Promise<RelayOutcome & { refused?: string }> {
     const { url, abort } = request;
     const sent = performance.now();
+    const fallible = this.fallible;
     return new Promise((resolve) => {
       let status = 0;
+      // In fallback mode a 503's body is kept here (its first bytes name the reason), not relayed.
+      let refused: Buffer[] | undefined;
       let streamed = false;
       let ttfbMs: number | undefined;
       let controller: Dispatcher.DispatchController | undefined;
@@ -101,7 +155,8 @@ export class Upstream {
         if (settled) return;
         settled = true;
         abort.removeEventListener("abort", onAbort);
-        resolve({ status, ttfbMs, error });
+        const reason = refused && Buffer.concat(refused).toString("utf8").slice(0, 500);
+        resolve({ status, ttfbMs, error, ...(reason !== undefined && { refused: reason }) });
       };
       abort.addEventListener("abort", onAbort);
       this.dispatcher.dispatch(
@@ -109,7 +164,7 @@ export class Upstream {
           origin: url.origin,
           path: url.pathname + url.search,
           method: "POST",
-          headers: request.headers,
+          headers: { ...request.headers, ...this.credentials(url) },
           body: request.body,
           reset: this.closesAfterStreams.has(url.origin),
           headersTimeout: request.timeoutMs,
@@ -122,11 +177,16 @@ export class Upstream {
           },
           onResponseStart(_controller, statusCode, headers) {
             status = statusCode;
+            if (fallible && statusCode === 503) {
+              refused = [];
+              return;
+            }
             const contentType = String(headers["content-type"] ?? "application/json");
             streamed = contentType.includes("text/event-stream");
             sink.start(statusCode, contentType);
           },
           onResponseData(dataController, chunk) {
+            if (refused) return void refused.push(chunk);
             ttfbMs ??= performance.now() - sent;
             if (!sink.data(chunk)) {
               dataController.pause();
@@ -135,7 +195,7 @@ export class Upstream {
           },
           onResponseEnd: () => {
             if (streamed) this.streamEnded.set(url.origin, performance.now());
-            sink.end?.();
+            if (!refused) sink.end?.();
             settle();
           },
           onResponseError(_controller, error) {
@@ -155,7 +215,7 @@ export class Upstream {
         origin: request.url.origin,
         path: request.url.pathname,
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", ...this.credentials(request.url) },
         body: JSON.stringify(request.body),
         signal: request.abort,
         headersTimeout: request.timeoutMs,
@@ -163,8 +223,12 @@ export class Upstream {
       });
       text = await reply.body.text();
     } catch (error) {
-      throw new Error(`could not be reached: ${(error as Error).message}`);
+      const code = (error as { code?: string }).code;
+      const Failure = this.fallible && code && UNREACHABLE.has(code) ? TargetUnavailable : Error;
+      throw new Failure(`could not be reached: ${(error as Error).message}`);
     }
+    if (this.fallible && reply.statusCode === 503)
+      throw new TargetUnavailable(`answered 503: ${text.slice(0, 500)}`);
     if (reply.statusCode !== 200)
       throw new Error(`answered ${reply.statusCode} on ${request.url.pathname}: ${text.slice(0, 1000)}`);
     try {

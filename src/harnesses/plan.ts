@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { Agent, Config } from "../config/loader.ts";
-import { findServer } from "../config/loader.ts";
+import { findServer, peerModel } from "../config/loader.ts";
 import { agentUrl } from "../config/urls.ts";
 import { harnessFor } from "./index.ts";
 import type { HarnessLaunch } from "./types.ts";
@@ -11,14 +11,16 @@ import type { HarnessLaunch } from "./types.ts";
  * then the arguments given after `--`.
  */
 export function agentLaunch(config: Config, agent: Agent, extraArgs: string[] = []): HarnessLaunch {
+  // A peer's model (`box2/qwen`) is named as it is: its context is the peer's to know.
   const server = findServer(config, agent.server);
-  if (!server) throw new Error(`agent ${agent.name} names unknown server ${agent.server}`);
+  if (!server && !peerModel(config, agent.server))
+    throw new Error(`agent ${agent.name} names unknown server ${agent.server}`);
   const harness = harnessFor(agent.harness);
   const launch = harness.launch({
     agent: agent.name,
     baseUrl: agentUrl(config, agent.name),
-    model: agent.model_id ?? server.name,
-    context: server.context,
+    model: agent.model_id ?? server?.name ?? agent.server,
+    context: server?.context,
     apiKey: config.gateway.apiKey,
     stateDir: join(config.home.state, "harnesses", agent.name),
     command: config.harnesses[agent.harness]?.command ?? harness.defaultCommand,

@@ -23,8 +23,10 @@ function agentView(config: Config, agent: Agent): AgentView {
 }
 
 function agentChain(config: Config, agent: Agent, facts: ReturnType<typeof agentFacts>): ChainHop[] {
-  const server = serverFacts(config, findServer(config, agent.server)!);
-  const rules = [...describeRules("server", server.request), ...describeRules("agent", agent.request)];
+  // Undefined for a peer's model (`box2/qwen`): the peer's own page shows its server.
+  const profile = findServer(config, agent.server);
+  const server = profile && serverFacts(config, profile);
+  const rules = [...describeRules("server", server?.request ?? {}), ...describeRules("agent", agent.request)];
   return [
     { step: "shim", lines: [facts.shim] },
     { step: "launcher", lines: [shellLine(["rig", "run", agent.name])] },
@@ -40,10 +42,12 @@ function agentChain(config: Config, agent: Agent, facts: ReturnType<typeof agent
     { step: "requests", lines: rules.length ? rules : ["passed through unchanged"] },
     {
       step: "server",
-      lines: [
-        `${server.name}: ${server.runtime}, model ${server.model ?? "(none)"}`,
-        server.argv ? shellLine(server.argv) : `${server.upstream} (not launched by rig)`,
-      ],
+      lines: server
+        ? [
+            `${server.name}: ${server.runtime}, model ${server.model ?? "(none)"}`,
+            server.argv ? shellLine(server.argv) : `${server.upstream} (not launched by rig)`,
+          ]
+        : [`${agent.server}: a peer's model (rig explain ${agent.server})`],
     },
     {
       step: "harness",
