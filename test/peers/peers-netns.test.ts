@@ -4,13 +4,12 @@
 // `b/tiny`, and with B's gateway stopped, to A's own tiny server; `rig ps` on A shows b reachable with
 // its round trip, and unreachable once B's cable is pulled. Every client runs inside a namespace.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { agentBin } from "../../scripts/install-agents.mjs";
-import { harnessFor } from "../../src/harnesses/index.ts";
 import { findLlamaServer } from "../../src/install/llama-cpp.ts";
 import { sleep } from "../../src/system/process.ts";
 import { RIG_MAIN } from "../support/cli.ts";
@@ -125,6 +124,8 @@ describe("peers between two gateways on two hosts", { skip }, () => {
       "    runtime: command",
       `    command: [${JSON.stringify(process.execPath)}, -e, "process.exit(3)"]`,
       "    fallback: [b/tiny, tiny]",
+      "harnesses:",
+      `  claude-code: { command: ${JSON.stringify(agentBin("claude-code"))} }`,
       "agents:",
       "  claude: { harness: claude-code, server: b/tiny, request: { set: { max_tokens: 64 } } }",
     ]);
@@ -178,24 +179,22 @@ describe("peers between two gateways on two hosts", { skip }, () => {
   test("Claude Code runs through A on b/tiny", {
     skip: !existsSync(agentBin("claude-code")) && "Claude Code is not installed",
   }, async () => {
-    // What `rig run claude` launches: the harness adapter pointed at A's agent route.
-    const launch = harnessFor("claude-code").launch({
-      agent: "claude",
-      baseUrl: `http://${hostA.address}:${PORT}/agents/claude`,
-      model: "b/tiny",
-      context: 65536,
-      apiKey: "a-key",
-      stateDir: join(homes.a, "state", "harnesses", "claude"),
-      command: [agentBin("claude-code")],
-    });
-    for (const file of launch.files) {
-      mkdirSync(dirname(file.path), { recursive: true });
-      writeFileSync(file.path, file.content);
-    }
     const run = network.run(
       hostA,
-      [launch.command, ...launch.args, "-p", "say hi", "--output-format", "json", "--allowedTools", "Bash"],
-      { env: { ...process.env, ...launch.env, CI: "1" }, timeoutMs: 240_000 },
+      [
+        process.execPath,
+        RIG_MAIN,
+        "run",
+        "claude",
+        "--",
+        "-p",
+        "say hi",
+        "--output-format",
+        "json",
+        "--allowedTools",
+        "Bash",
+      ],
+      { env: { ...process.env, RIG_HOME: homes.a, NO_COLOR: "1", CI: "1" }, timeoutMs: 240_000 },
     );
     assert.equal(run.status, 0, `${run.stdout.slice(-2000)}\n${run.stderr.slice(-2000)}`);
     const aLog = await logWith(
