@@ -99,12 +99,16 @@ servers:
   broken: { runtime: llama.cpp, model: models/tiny.gguf, fallback: [gone/x, busy/x, plain/m, llama] }
   streamer: { runtime: llama.cpp, model: models/tiny.gguf, fallback: [llama] }
   doomed: { runtime: llama.cpp, model: models/tiny.gguf, fallback: [gone/x] }
+  vanished: { runtime: llama.cpp, model: models/tiny.gguf, fallback: [plain/m] }
 agents:
   remote-coder: { harness: claude-code, server: rigpeer/big }
 `,
 });
 
-/** `broken` and `doomed` fail to start; every other server is the local scripted upstream. */
+/**
+ * `broken` and `doomed` fail to start; `vanished` starts at an address nothing answers on; every other
+ * server is the local scripted upstream.
+ */
 class FakeLeases implements ServerLeases {
   leased: string[] = [];
   inFlight = 0;
@@ -112,7 +116,7 @@ class FakeLeases implements ServerLeases {
     this.leased.push(name);
     if (name === "broken" || name === "doomed") throw new Error(`${name} exited while starting`);
     this.inFlight++;
-    return { baseUrl: local.url, model: `local-${name}` };
+    return { baseUrl: name === "vanished" ? gone : local.url, model: `local-${name}` };
   }
   release() {
     this.inFlight--;
@@ -259,6 +263,22 @@ describe("peers and fallback through the gateway", () => {
     assert.deepEqual(leases.leased, ["streamer"]);
     await until(() => records.at(-1)?.server === "streamer");
     assert.equal(records.at(-1)!.status, 502);
+  });
+
+  test("a required tool call rig would enforce falls back too when its server cannot be reached", async () => {
+    const before = plain.seen.length;
+    const response = await post("/v1/chat/completions", {
+      ...chat("vanished"),
+      tools: [{ type: "function", function: { name: "shell", parameters: { type: "object" } } }],
+      tool_choice: "required",
+    });
+    assert.equal(response.status, 200, await response.clone().text());
+    assert.equal(response.headers.get("x-rig-server"), "plain/m");
+    assert.equal(plain.seen.length, before + 1);
+    assert.equal(plain.seen.at(-1)!.body.tool_choice, "required", "the peer is asked as the client asked");
+    assert.ok(
+      logged.some((line) => /vanished could not take .*could not be reached.*trying plain\/m/.test(line)),
+    );
   });
 
   test("the last of a chain answers as itself: an unreachable peer is a 502 naming it", async () => {

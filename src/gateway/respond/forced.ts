@@ -3,7 +3,7 @@ import type { ToolChoiceForcer } from "../../runtimes/types.ts";
 import { type Exchange, failExchange } from "../exchange.ts";
 import type { Translation } from "../plan.ts";
 import { failedTally, offeredTools, relayedTally, type ToolTally, translatedTally } from "../tally.ts";
-import type { Upstream } from "../upstream.ts";
+import { TargetUnavailable, type Upstream } from "../upstream.ts";
 import { usageOf } from "../usage.ts";
 import { sendChatAnswer, sendTranslatedAnswer } from "./whole.ts";
 
@@ -34,6 +34,8 @@ export async function respondForced(ex: Exchange, upstream: Upstream, job: Force
     const templated = await post(forcer.templateRequest(job.payload));
     answer = forcer.chatAnswer(job.payload, await post(forcer.completionRequest(job.payload, templated)));
   } catch (error) {
+    // Nothing of a forced answer has been sent yet: a target that cannot take it leaves it to the next.
+    if (error instanceof TargetUnavailable) throw error;
     if (ex.abort.signal.aborted)
       return ex.record(499, { server: server.name, stream, error: "client disconnected" });
     return failExchange(ex, 502, `server ${server.name} ${(error as Error).message}`, {
