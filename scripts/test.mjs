@@ -1,4 +1,4 @@
-// `npm test`: makes sure the real parts exist (llama-server built once per machine into rig's cache,
+// `npm test`: makes sure the real parts exist (llama-server and rpc-server built once per machine into rig's cache,
 // the agent CLIs installed pinned outside the repo), then runs every test/**/*.test.ts with node's
 // test runner, one file at a time: many tests start real llama-server processes on two cores.
 import { spawnSync } from "node:child_process";
@@ -17,7 +17,11 @@ const run = (argv, what) => {
   }
 };
 
-run([process.execPath, "dist/main.mjs", "install", "llama.cpp"], "building llama-server");
+// One build with rpc-server (GGML_RPC=ON) serves every test: plain llama-server ones reuse it.
+run(
+  [process.execPath, "dist/main.mjs", "install", "llama.cpp", "--rpc"],
+  "building llama-server and rpc-server",
+);
 run([process.execPath, "scripts/install-agents.mjs"], "installing the agent CLIs");
 
 const filters = process.argv.slice(2);

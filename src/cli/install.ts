@@ -6,6 +6,7 @@ import { AGENT_PINS, agentBin, agentPin, installedAgents } from "../install/agen
 import {
   BACKENDS,
   type Backend,
+  type BuildChoice,
   buildLlamaServer,
   cachedLlamaServer,
   LLAMA_SOURCE_VERSION,
@@ -133,19 +134,20 @@ function chosenBackend(flags: Partial<Record<Backend, boolean>>): Backend {
   return chosen[0] ?? "cpu";
 }
 
-async function buildRuntime(adapter: RuntimeAdapter, backend: Backend, json: boolean): Promise<void> {
+async function buildRuntime(adapter: RuntimeAdapter, choice: BuildChoice, json: boolean): Promise<void> {
   const bar = progress(adapter.kind);
   try {
-    const result = await BUILDS[adapter.install!.rigBuild!].build(backend, (event) => {
+    const result = await BUILDS[adapter.install!.rigBuild!].build(choice, (event) => {
       bar.update(
         event.phase === "compile" ? `compiling ${event.percent}%` : event.message,
         event.phase === "compile" ? `${Math.floor(event.percent / 10)}` : event.phase,
       );
     });
-    if (json) printJson({ runtime: adapter.kind, backend, ...result });
+    if (json) printJson({ runtime: adapter.kind, ...choice, ...result });
     else {
       bar.done(result.cached ? "already built" : `built in ${result.seconds}s`);
       process.stdout.write(`${result.path}\n`);
+      if (result.rpcServer) process.stdout.write(`${result.rpcServer}\n`);
     }
   } catch (error) {
     bar.fail("build failed");
@@ -169,15 +171,24 @@ export default defineCommand({
     cuda: { type: "boolean", description: "build with CUDA", default: false },
     vulkan: { type: "boolean", description: "build with Vulkan", default: false },
     metal: { type: "boolean", description: "build with Metal", default: false },
+    rpc: {
+      type: "boolean",
+      description:
+        "also build rpc-server, so one model can be split across hosts (`rig worker run` on each; rpc: in a server)",
+      default: false,
+    },
     ...homeArg,
     ...jsonArg,
   },
   async run({ args }) {
     if (args.list) return printInstallables(args.json);
     if (!args.name) throw new UsageError(`name what to install (${installable.join(", ")}), or use --list`);
+    if (args.rpc && !RUNTIMES[args.name]?.install?.rigBuild)
+      throw new UsageError(`--rpc builds llama.cpp's rpc-server: \`rig install llama.cpp --rpc\``);
     if (agentPin(args.name)) return installAgentIntoHome(args.name, args.home, args.json);
     const adapter = RUNTIMES[args.name];
-    if (adapter?.install?.rigBuild) return buildRuntime(adapter, chosenBackend(args), args.json);
+    if (adapter?.install?.rigBuild)
+      return buildRuntime(adapter, { backend: chosenBackend(args), rpc: args.rpc }, args.json);
     const suggestion = nearest(args.name, Object.keys(ALSO_KNOWN_AS));
     throw new UsageError(
       adapter?.install

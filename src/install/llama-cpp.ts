@@ -15,66 +15,25 @@ import { llamaCpp } from "../runtimes/llama-cpp.ts";
 import { which } from "../system/which.ts";
 import { missingBuildTools, runTool, withLock } from "./build-tools.ts";
 import { SMOKE_TEST, type SmokeOutcome, smokeTest } from "./llama-smoke.ts";
+import {
+  BACKENDS,
+  type Backend,
+  type BuildChoice,
+  type BuildVariant,
+  buildVariants,
+  CMAKE_TARGETS,
+  programsOf,
+} from "./llama-variants.ts";
+
+export { BACKENDS, type Backend, type BuildChoice } from "./llama-variants.ts";
 
 /** llama.cpp comes from the source node-llama-cpp ships as a git bundle, so the npm registry is all a build needs. */
 export const LLAMA_SOURCE_PACKAGE = "node-llama-cpp";
 export const LLAMA_SOURCE_VERSION = "3.21.1";
 
-export const BACKENDS = {
-  cpu: [],
-  cuda: ["-DGGML_CUDA=ON"],
-  vulkan: ["-DGGML_VULKAN=ON"],
-  metal: ["-DGGML_METAL=ON"],
-} as const satisfies Record<string, string[]>;
-export type Backend = keyof typeof BACKENDS;
-
 export type BuildProgress =
   | { phase: "fetch" | "unpack" | "configure" | "install" | "smoke-test"; message: string }
   | { phase: "compile"; percent: number; message: string };
-
-const AMX_FLAGS = "-mno-amx-tile -mno-amx-int8 -mno-amx-bf16";
-
-/**
- * One way to build llama-server for a backend. The cache keys builds by their options: the default
- * one keeps the plain backend folder (`3.21.1/cpu`), so builds made before variants existed are found.
- */
-interface BuildVariant {
-  key: string;
-  /** cmake options beyond the backend's. */
-  options: string[];
-  /** What it leaves out, as the message that announces the rebuild says it. */
-  leavesOut: string;
-  /** Whether a SIGILL can be blamed on what it leaves out, on a CPU reporting these flags. */
-  suspect(cpuFlags: ReadonlySet<string>): boolean;
-}
-
-/**
- * The builds tried in turn: for this CPU as it describes itself; without AMX (a CPU may report it and
- * still refuse its tile instructions once requests are batched); for ggml's non-native x86 baseline.
- */
-function buildVariants(backend: Backend): BuildVariant[] {
-  return [
-    { key: backend, options: [], leavesOut: "nothing", suspect: () => false },
-    {
-      key: `${backend}-no-amx`,
-      options: [
-        "-DGGML_AMX_TILE=OFF",
-        "-DGGML_AMX_INT8=OFF",
-        "-DGGML_AMX_BF16=OFF",
-        `-DCMAKE_C_FLAGS=${AMX_FLAGS}`,
-        `-DCMAKE_CXX_FLAGS=${AMX_FLAGS}`,
-      ],
-      leavesOut: "AMX",
-      suspect: (cpuFlags) => [...cpuFlags].some((flag) => flag.startsWith("amx")),
-    },
-    {
-      key: `${backend}-portable`,
-      options: ["-DGGML_NATIVE=OFF"],
-      leavesOut: "the instruction sets beyond AVX2 (GGML_NATIVE=OFF)",
-      suspect: () => true,
-    },
-  ];
-}
 
 /** What rig knows about a build in the cache: its smoke test passed, or it died and was removed. */
 interface BuildRecord {
@@ -101,8 +60,13 @@ function variantDir(variant: BuildVariant, env: NodeJS.ProcessEnv): string {
   return join(versionDir(env), variant.key);
 }
 
-function binaryOf(variant: BuildVariant, env: NodeJS.ProcessEnv): string {
-  return join(variantDir(variant, env), "bin", "llama-server");
+function binaryOf(variant: BuildVariant, env: NodeJS.ProcessEnv, program = "llama-server"): string {
+  return join(variantDir(variant, env), "bin", program);
+}
+
+/** Whether every program the variant installs is there. */
+function installed(variant: BuildVariant, env: NodeJS.ProcessEnv): boolean {
+  return variant.programs.every((program) => existsSync(binaryOf(variant, env, program)));
 }
 
 function readRecord(variant: BuildVariant, env: NodeJS.ProcessEnv): BuildRecord | undefined {
@@ -119,20 +83,50 @@ function writeRecord(variant: BuildVariant, env: NodeJS.ProcessEnv, record: Omit
   renameSync(`${file}.${process.pid}.tmp`, file);
 }
 
+/** A build's choice, from a backend alone (a build without rpc-server) or the whole choice. */
+function choiceOf(choice: Backend | BuildChoice): BuildChoice {
+  return typeof choice === "string" ? { backend: choice, rpc: false } : choice;
+}
+
+/**
+ * The builds in the cache that did not die in their smoke test, best first. A build with rpc-server is
+ * a superset of one without, so it serves a request for plain llama-server too (after the plain ones).
+ */
+function usableBuilds(choice: BuildChoice, env: NodeJS.ProcessEnv): BuildVariant[] {
+  const candidates = choice.rpc
+    ? buildVariants(choice)
+    : [...buildVariants(choice), ...buildVariants({ ...choice, rpc: true })];
+  return candidates.filter(
+    (variant) => readRecord(variant, env)?.smoke !== "died" && installed(variant, env),
+  );
+}
+
 /** rig's build of llama-server for this backend: the first one in the cache that did not die in its smoke test. */
 export function cachedLlamaServer(
+  choice: Backend | BuildChoice = "cpu",
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  const [build] = usableBuilds(choiceOf(choice), env);
+  return build && binaryOf(build, env);
+}
+
+/** rig's build of rpc-server, the llama.cpp worker that holds part of a model for a llama-server on another host. */
+export function cachedRpcServer(
   backend: Backend = "cpu",
   env: NodeJS.ProcessEnv = process.env,
 ): string | undefined {
-  return buildVariants(backend)
-    .filter((variant) => readRecord(variant, env)?.smoke !== "died")
-    .map((variant) => binaryOf(variant, env))
-    .find((path) => existsSync(path));
+  const [build] = usableBuilds({ backend, rpc: true }, env);
+  return build && binaryOf(build, env, "rpc-server");
 }
 
 /** llama-server from PATH, else from rig's build cache. */
 export function findLlamaServer(env: NodeJS.ProcessEnv = process.env): string | undefined {
   return which("llama-server", env) ?? cachedLlamaServer("cpu", env);
+}
+
+/** rpc-server from PATH (under either of its names), else from rig's build cache. */
+export function findRpcServer(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return which("rpc-server", env) ?? which("ggml-rpc-server", env) ?? cachedRpcServer("cpu", env);
 }
 
 /** Fetches node-llama-cpp's llama.cpp bundle through npm and checks it out into the cache (once per machine). */
@@ -173,6 +167,8 @@ export async function ensureLlamaSource(
 
 export interface BuildResult {
   path: string;
+  /** rpc-server beside it, for a build that has one. */
+  rpcServer?: string;
   /** Nothing was compiled. */
   cached: boolean;
   seconds: number;
@@ -182,7 +178,10 @@ export interface BuildResult {
 
 /** The steps of an install that touch the machine, apart so that tests can replace them. */
 export interface BuildSteps {
-  /** Compiles llama-server with these extra cmake options and installs it at `target`. */
+  /**
+   * Compiles llama-server with these extra cmake options and installs it at `target`, with the other
+   * programs the options call for (`programsOf`: rpc-server) beside it.
+   */
   compile(
     backend: Backend,
     options: string[],
@@ -196,30 +195,40 @@ export interface BuildSteps {
 }
 
 /**
- * Builds llama-server into the cache, keyed by source version, backend and build options, and
- * smoke-tests it (the tiny model, 8 concurrent streams, twice) once. A build that dies by SIGILL
- * is removed and rebuilt without the instruction set to blame, saying so; any other failure of
- * the smoke test fails the install and keeps the build. A tested build is a no-op.
+ * Builds llama-server (and rpc-server, when asked) into the cache, keyed by source version, backend
+ * and build options, and smoke-tests llama-server (the tiny model, 8 concurrent streams, twice) once.
+ * A build that dies by SIGILL is removed and rebuilt without the instruction set to blame, saying so;
+ * any other failure of the smoke test fails the install and keeps the build. A tested build is a no-op, and so is asking
+ * for plain llama-server when a tested build with rpc-server is there.
  */
 export async function buildLlamaServer(
-  backend: Backend = "cpu",
+  choice: Backend | BuildChoice = "cpu",
   onProgress: (event: BuildProgress) => void = () => {},
   env: NodeJS.ProcessEnv = process.env,
   steps: BuildSteps = machineSteps(env),
 ): Promise<BuildResult> {
   const started = Date.now();
-  const variants = buildVariants(backend);
+  const { backend, rpc } = choiceOf(choice);
+  const variants = buildVariants({ backend, rpc });
+  const superset = rpc
+    ? undefined
+    : usableBuilds({ backend, rpc }, env).find(
+        (build) => build.programs.includes("rpc-server") && readRecord(build, env)?.smoke === "passed",
+      );
   let variant = variants.find((candidate) => readRecord(candidate, env)?.smoke !== "died");
+  if (superset && !(variant && installed(variant, env))) variant = superset;
   let compiled = false;
   let replaced: string | undefined;
   while (variant) {
     const target = binaryOf(variant, env);
-    if (!existsSync(target)) {
+    if (!installed(variant, env)) {
       await steps.compile(backend, variant.options, target, onProgress);
       compiled = true;
     }
-    const result = () => ({
+    const built = variant;
+    const result = (): BuildResult => ({
       path: target,
+      ...(built.programs.includes("rpc-server") ? { rpcServer: binaryOf(built, env, "rpc-server") } : {}),
       cached: !compiled,
       seconds: Math.round((Date.now() - started) / 1000),
       replaced,
@@ -232,7 +241,7 @@ export async function buildLlamaServer(
     }
     const failure = `llama-server (${target}) ${outcome.reason} in its smoke test (${SMOKE_TEST.streams} concurrent streams on the tiny model)`;
     if (outcome.signal !== "SIGILL") throw new Error(`${failure}; last lines:\n${outcome.tail.join("\n")}`);
-    rmSync(target, { force: true });
+    for (const program of variant.programs) rmSync(binaryOf(variant, env, program), { force: true });
     writeRecord(variant, env, { options: variant.options, smoke: "died", reason: outcome.reason });
     const failed = variant;
     variant = variants.slice(variants.indexOf(failed) + 1).find((next) => next.suspect(steps.cpuFlags()));
@@ -284,7 +293,7 @@ function machineSteps(env: NodeJS.ProcessEnv): BuildSteps {
   };
 }
 
-/** cmake configure and build, under a lock, installing the static binary at `target`. */
+/** cmake configure and build, under a lock, installing the static binaries at `target` and beside it. */
 async function compile(
   backend: Backend,
   options: string[],
@@ -299,7 +308,9 @@ async function compile(
   const buildRoot = dirname(dirname(target));
   mkdirSync(buildRoot, { recursive: true });
   await withLock(join(buildRoot, "build.lock"), async () => {
-    if (existsSync(target)) return;
+    const programs = programsOf(options);
+    const installedAt = (program: string) => join(buildRoot, "bin", program);
+    if (programs.every((program) => existsSync(installedAt(program)))) return;
     const build = join(buildRoot, "build");
     onProgress({ phase: "configure", message: `cmake (${[backend, ...options].join(" ")})` });
     await runTool(
@@ -321,7 +332,8 @@ async function compile(
       source,
     );
     const jobs = String(Math.max(1, availableParallelism()));
-    await runTool(["cmake", "--build", build, "--target", "llama-server", "-j", jobs], source, (line) => {
+    const targets = programs.map((program) => CMAKE_TARGETS[program] ?? program);
+    await runTool(["cmake", "--build", build, "--target", ...targets, "-j", jobs], source, (line) => {
       const match = /^\[\s*(\d+)%\]/.exec(line);
       if (match)
         onProgress({
@@ -332,8 +344,11 @@ async function compile(
     });
     onProgress({ phase: "install", message: target });
     mkdirSync(join(buildRoot, "bin"), { recursive: true });
-    copyFileSync(join(build, "bin", "llama-server"), `${target}.partial`);
-    renameSync(`${target}.partial`, target);
+    // llama-server last: the build counts as installed once every program is there.
+    for (const program of programs.toReversed()) {
+      copyFileSync(join(build, "bin", CMAKE_TARGETS[program] ?? program), `${installedAt(program)}.partial`);
+      renameSync(`${installedAt(program)}.partial`, installedAt(program));
+    }
     rmSync(build, { recursive: true, force: true });
   });
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { missingBuildTools } from "../../src/install/build-tools.ts";
 import { rig, rigJson } from "../support/cli.ts";
@@ -12,7 +12,8 @@ test("rig install llama.cpp reuses its cache: a no-op that prints the binary", a
   const result = await rigJson<{ path: string; cached: boolean; backend: string }>(["install", "llama.cpp"]);
   assert.equal(result.cached, true);
   assert.equal(result.backend, "cpu");
-  assert.match(result.path, /llama\.cpp\/3\.21\.1\/cpu\/bin\/llama-server$/);
+  // The tests install with --rpc (scripts/test.mjs), a superset a plain install reuses.
+  assert.match(result.path, /llama\.cpp\/3\.21\.1\/cpu(-rpc)?(-no-amx|-portable)?\/bin\/llama-server$/);
   assert.ok(Date.now() - started < 10_000, "no rebuild");
   // The build directory is gone once installed, so a binary that runs is a statically linked one.
   const version = spawnSync(result.path, ["--version"], {
@@ -47,4 +48,26 @@ test("usage: one backend at a time, and only llama.cpp is built by rig", async (
   const other = await rig(["install", "vllm"]);
   assert.equal(other.code, 2);
   assert.match(other.stderr, /installed with its own installer/);
+});
+
+test("rig install llama.cpp --rpc: rpc-server beside llama-server, both from the cache", async () => {
+  const result = await rigJson<{ path: string; rpcServer: string; cached: boolean; rpc: boolean }>([
+    "install",
+    "llama.cpp",
+    "--rpc",
+  ]);
+  assert.equal(result.cached, true);
+  assert.equal(result.rpc, true);
+  assert.match(result.rpcServer, /llama\.cpp\/3\.21\.1\/cpu-rpc(-no-amx|-portable)?\/bin\/rpc-server$/);
+  assert.equal(dirname(result.rpcServer), dirname(result.path));
+  const help = spawnSync(result.rpcServer, ["--help"], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  assert.match(help.stderr, /--host HOST/);
+  const text = await rig(["install", "llama.cpp", "--rpc"]);
+  assert.deepEqual(text.stdout.trim().split("\n"), [result.path, result.rpcServer]);
+  const misplaced = await rig(["install", "claude-code", "--rpc"]);
+  assert.equal(misplaced.code, 2);
+  assert.match(misplaced.stderr, /--rpc builds llama\.cpp's rpc-server/);
 });

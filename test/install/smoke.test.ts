@@ -11,9 +11,11 @@ import {
   type BuildSteps,
   buildLlamaServer,
   cachedLlamaServer,
+  cachedRpcServer,
   llamaSourceDir,
 } from "../../src/install/llama-cpp.ts";
 import { smokeTest } from "../../src/install/llama-smoke.ts";
+import { programsOf } from "../../src/install/llama-variants.ts";
 import { llamaServer, tinyModel } from "../support/llama.ts";
 import { SCRIPTED_UPSTREAM } from "../support/stack.ts";
 
@@ -37,8 +39,11 @@ function fakeMachine(build: (options: string[]) => keyof typeof SCRIPTS, flags: 
     async compile(_backend, options, target) {
       compiled.push(options);
       mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, SCRIPTS[build(options)]);
-      chmodSync(target, 0o755);
+      for (const program of programsOf(options)) {
+        const path = join(dirname(target), program);
+        writeFileSync(path, SCRIPTS[build(options)]);
+        chmodSync(path, 0o755);
+      }
     },
     source: async () => llamaSourceDir(),
     cpuFlags: () => new Set(flags),
@@ -149,5 +154,74 @@ describe("a build that dies in its smoke test", () => {
     await buildLlamaServer("cpu", machine.onProgress, machine.env, machine.steps);
     assert.deepEqual(machine.progress, [], "tested once");
     assert.deepEqual(machine.compiled, []);
+  });
+});
+
+describe("a build with rpc-server (`rig install llama.cpp --rpc`)", () => {
+  test("installs llama-server and rpc-server side by side in <backend>-rpc, tested once", async () => {
+    const machine = fakeMachine(() => "healthy");
+    const result = await buildLlamaServer(
+      { backend: "cpu", rpc: true },
+      machine.onProgress,
+      machine.env,
+      machine.steps,
+    );
+    const bin = join(machine.versionDir, "cpu-rpc", "bin");
+    assert.equal(result.path, join(bin, "llama-server"));
+    assert.equal(result.rpcServer, join(bin, "rpc-server"));
+    assert.deepEqual(machine.compiled, [["-DGGML_RPC=ON"]]);
+    assert.equal(cachedRpcServer("cpu", machine.env), join(bin, "rpc-server"));
+    assert.match(readFileSync(join(machine.versionDir, "cpu-rpc", "build.json"), "utf8"), /"smoke":"passed"/);
+  });
+
+  test("is a superset: a plain install reuses it instead of compiling, and finds it as llama-server", async () => {
+    const machine = fakeMachine(() => "healthy");
+    const rpc = await buildLlamaServer(
+      { backend: "cpu", rpc: true },
+      machine.onProgress,
+      machine.env,
+      machine.steps,
+    );
+    const plain = await buildLlamaServer("cpu", machine.onProgress, machine.env, machine.steps);
+    assert.deepEqual(plain, { ...rpc, cached: true, seconds: plain.seconds });
+    assert.equal(machine.compiled.length, 1, "nothing compiled for the plain install");
+    assert.equal(cachedLlamaServer("cpu", machine.env), rpc.path);
+  });
+
+  test("a plain build does not serve --rpc: rpc-server is compiled then, and the plain build stays first for plain llama-server", async () => {
+    const machine = fakeMachine(() => "healthy");
+    const plain = await buildLlamaServer("cpu", machine.onProgress, machine.env, machine.steps);
+    assert.equal(cachedRpcServer("cpu", machine.env), undefined);
+    const rpc = await buildLlamaServer(
+      { backend: "cpu", rpc: true },
+      machine.onProgress,
+      machine.env,
+      machine.steps,
+    );
+    assert.equal(rpc.cached, false);
+    assert.deepEqual(machine.compiled, [[], ["-DGGML_RPC=ON"]]);
+    assert.equal(cachedLlamaServer("cpu", machine.env), plain.path);
+  });
+
+  test("dying by SIGILL removes both programs and rebuilds both without AMX", async () => {
+    const machine = fakeMachine(
+      (options) => (withoutAmx(options) ? "healthy" : "sigill"),
+      ["avx2", "amx_tile"],
+    );
+    const result = await buildLlamaServer(
+      { backend: "cpu", rpc: true },
+      machine.onProgress,
+      machine.env,
+      machine.steps,
+    );
+    assert.equal(result.rpcServer, join(machine.versionDir, "cpu-rpc-no-amx", "bin", "rpc-server"));
+    assert.equal(machine.compiled[1]?.[0], "-DGGML_RPC=ON");
+    assert.ok(withoutAmx(machine.compiled[1]!));
+    for (const program of ["llama-server", "rpc-server"])
+      assert.equal(
+        existsSync(join(machine.versionDir, "cpu-rpc", "bin", program)),
+        false,
+        `${program} is gone`,
+      );
   });
 });

@@ -1,14 +1,24 @@
 import { existsSync, mkdirSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { writeTinyModel } from "../../src/demo/tiny-model.ts";
-import { cacheRoot, ensureLlamaSource, findLlamaServer } from "../../src/install/llama-cpp.ts";
+import { cacheRoot, ensureLlamaSource, findLlamaServer, findRpcServer } from "../../src/install/llama-cpp.ts";
 
-/** llama-server from PATH or rig's cache; .ci/run builds it (`rig install llama.cpp`) before the tests. */
+/** llama-server from PATH or rig's cache; scripts/test.mjs builds it (`rig install llama.cpp --rpc`) before the tests. */
 export function llamaServer(): string {
   const path = findLlamaServer();
   if (!path)
     throw new Error(
       "llama-server is not built: run `npm run build && node dist/main.mjs install llama.cpp` first",
+    );
+  return path;
+}
+
+/** rpc-server from PATH or rig's cache; the tests install llama.cpp with --rpc (scripts/test.mjs). */
+export function rpcServer(): string {
+  const path = findRpcServer();
+  if (!path)
+    throw new Error(
+      "rpc-server is not built: run `npm run build && node dist/main.mjs install llama.cpp --rpc` first",
     );
   return path;
 }
