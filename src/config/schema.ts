@@ -122,7 +122,9 @@ export const serverSchema = z
     tensor_split: z
       .array(z.number().nonnegative())
       .optional()
-      .describe("llama.cpp only: the share of the model each device takes, local first (--tensor-split)"),
+      .describe(
+        "llama.cpp only: the share of the model each device takes: the rpc workers first, in rpc: order, then this host's GPUs (--tensor-split)",
+      ),
     nodes: z
       .array(nodeSchema)
       .default([])

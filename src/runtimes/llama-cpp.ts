@@ -1,7 +1,17 @@
-import { contextArgs, listenArgs, localUrl } from "./args.ts";
+import { contextArgs, hasFlag, listenArgs, localUrl } from "./args.ts";
 import { estimateLlamaServer, llamaServerMemory } from "./llama-cpp-memory.ts";
 import { llamaCppToolChoice } from "./llama-cpp-tools.ts";
-import { COMMON_FAILURE_HINTS, type RuntimeAdapter } from "./types.ts";
+import { COMMON_FAILURE_HINTS, type LaunchInput, type RuntimeAdapter } from "./types.ts";
+
+/** `--rpc` and `--tensor-split` from the profile's `rpc:` and `tensor_split:`, unless its args set them. */
+function acrossHostsArgs(input: LaunchInput): string[] {
+  const rpc = input.rpc?.length && !hasFlag(input.args, "--rpc") ? ["--rpc", input.rpc.join(",")] : [];
+  const split =
+    input.tensorSplit?.length && !hasFlag(input.args, "--tensor-split", "-ts")
+      ? ["--tensor-split", input.tensorSplit.join(",")]
+      : [];
+  return [...rpc, ...split];
+}
 
 export const llamaCpp: RuntimeAdapter = {
   kind: "llama.cpp",
@@ -26,15 +36,29 @@ export const llamaCpp: RuntimeAdapter = {
         input.model ?? "",
         ...listenArgs(input),
         ...contextArgs(input, "--ctx-size", "-c"),
+        ...acrossHostsArgs(input),
         ...input.args,
       ],
-      env: input.env,
+      // A worker that goes away aborts llama-server; ggml's gdb backtrace would then bury the line
+      // that says so under forty lines of frames (a split launch keeps a backtrace the profile asks for).
+      env: input.rpc?.length ? { GGML_NO_BACKTRACE: "1", ...input.env } : input.env,
     };
   },
   baseUrl: (input) => localUrl(input.host, input.port),
   healthPath: "/health",
   upstreamModel: (input) => input.name,
   failureHints: [
+    {
+      pattern: /invalid argument: --rpc/,
+      message:
+        "this llama-server was built without RPC: `rig install llama.cpp --rpc` builds one with it (and rpc-server), then point runtimes.llama.cpp.command at it",
+    },
+    {
+      // ggml aborts the whole server when a worker's connection fails, at load or mid-request.
+      pattern: /Failed to connect to \S+:\d+|Remote RPC server crashed|RPC handshake failed/i,
+      message:
+        "an rpc-server worker went away or refused the connection: check `rig ps` and restart it with `rig worker run` on its host",
+    },
     {
       pattern: /failed to load model|error loading model/i,
       message: "llama-server could not load the model file: is it a complete GGUF file?",

@@ -14,6 +14,12 @@ export interface LaunchPlan {
   upstreamModel: string;
 }
 
+/** A worker as llama.cpp's `--rpc` takes it (`host:port`; the loader has checked that the name exists). */
+export function workerEndpoint(config: Config, name: string): string {
+  const worker = config.workers[name];
+  return worker ? `${worker.host}:${worker.port}` : name;
+}
+
 /**
  * The one function that turns a server profile into the exact launch: `rig explain`, `rig docs`,
  * the supervisor and the ledger all call it, so what is shown is what runs.
@@ -30,6 +36,9 @@ export function launchPlan(config: Config, server: Server, port?: number): Launc
     port: String(port ?? server.port ?? UNASSIGNED_PORT),
     env: server.env,
     context: server.context,
+    rpc: server.rpc.length ? server.rpc.map((name) => workerEndpoint(config, name)) : undefined,
+    tensorSplit: server.tensor_split,
+    nodes: server.nodes.length ? server.nodes : undefined,
   };
   const baseUrl = adapter.baseUrl(input);
   return {

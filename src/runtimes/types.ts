@@ -40,6 +40,28 @@ export interface LaunchInput {
   port: string;
   env: Record<string, string>;
   context?: number;
+  /** llama.cpp rpc-server workers the model is split across, as `host:port`, in the profile's order. */
+  rpc?: string[];
+  /** The share of the model each device takes: llama.cpp puts the rpc workers first (in `rpc:` order), then this host's GPUs. */
+  tensorSplit?: number[];
+  /** The hosts one model runs across, the head first (a multi-node plan). */
+  nodes?: ClusterNode[];
+}
+
+/** One host of a multi-node server, as the other hosts reach it. */
+export interface ClusterNode {
+  host: string;
+  /** The GPUs on it the model uses. */
+  gpus: number;
+}
+
+/** What runs on one host of a multi-node server, in order: the head's last command is the server itself. */
+export interface NodeCommands {
+  host: string;
+  role: "head" | "worker";
+  commands: string[][];
+  /** Caveats a person should know before running these. */
+  notes: string[];
 }
 
 export interface ProcessSpec {
@@ -184,6 +206,8 @@ export interface RuntimeAdapter {
    * rpc-server workers: `rpc:`, `tensor_split:`) or `nodes` (a multi-node plan: `nodes:`).
    */
   acrossHosts?: "rpc" | "nodes";
+  /** For `nodes`: what to run on each host, the head first; undefined when the profile names no nodes. */
+  nodeCommands?(input: LaunchInput): NodeCommands[] | undefined;
   baseUrl(input: LaunchInput): string;
   /** Path polled until it answers 200. */
   healthPath: string;

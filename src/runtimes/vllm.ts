@@ -1,6 +1,7 @@
 import { contextArgs, listenArgs, localUrl } from "./args.ts";
 import { reservedFraction } from "./memory.ts";
 import { COMMON_FAILURE_HINTS, type RuntimeAdapter } from "./types.ts";
+import { parallelArgs, vllmNodeCommands } from "./vllm-nodes.ts";
 
 export const vllm: RuntimeAdapter = {
   kind: "vllm",
@@ -15,6 +16,9 @@ export const vllm: RuntimeAdapter = {
   dialects: ["chat", "completions", "embeddings", "responses"],
   defaultStartTimeoutMs: 20 * 60_000,
   acrossHosts: "nodes",
+  nodeCommands(input) {
+    return input.nodes?.length ? vllmNodeCommands(input.nodes, this.process(input)!.argv) : undefined;
+  },
   process(input) {
     const [executable = "vllm", ...prefix] = input.command ?? this.defaultCommand;
     return {
@@ -25,6 +29,7 @@ export const vllm: RuntimeAdapter = {
         input.model ?? "",
         ...listenArgs(input, "--served-model-name"),
         ...contextArgs(input, "--max-model-len"),
+        ...parallelArgs(input),
         ...input.args,
       ],
       env: input.env,
