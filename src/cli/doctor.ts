@@ -6,11 +6,13 @@ import { harnessFor } from "../harnesses/index.ts";
 import { agentBin, agentPin, compareVersions, packageVersionOf } from "../install/agents.ts";
 import { runtimeFor } from "../runtimes/index.ts";
 import {
+  answers,
   missingExecutable,
   missingModel,
   notFoundMessage,
   type PreflightProblem,
   takenPort,
+  workersDownProblem,
 } from "../supervisor/preflight.ts";
 import { describeHolder, isPortFree } from "../system/ports.ts";
 import { which } from "../system/which.ts";
@@ -68,6 +70,7 @@ export async function machineProblems(config: Config): Promise<Problem[]> {
       where: config.where(["gateway", "host"]),
     });
   }
+  problems.push(...(await workerProblems(config)));
   if (Object.keys(config.agents).length > 0) {
     const { binOnPath, shimPlan } = await import("./shims.ts");
     if (!binOnPath(config.paths.bin)) {
@@ -105,6 +108,37 @@ export async function machineProblems(config: Config): Promise<Problem[]> {
       });
     }
   });
+  return problems;
+}
+
+/**
+ * llama.cpp's RPC protocol has neither authentication nor encryption: a worker beyond loopback is open
+ * to everyone on its network. Workers a server splits onto that do not answer would fail its start.
+ */
+async function workerProblems(config: Config): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  const workers = Object.values(config.workers);
+  const open = workers.filter((worker) => !LOOPBACK.has(worker.host));
+  if (open.length) {
+    problems.push({
+      level: "warning",
+      code: "worker-open",
+      message: `${open.map((worker) => `worker ${worker.name} (${worker.host}:${worker.port})`).join(", ")}: llama.cpp's rpc-server has no authentication and no encryption, so anyone who reaches it can use that host's memory and compute; keep workers on a network only you use (a private LAN or a VPN)`,
+      where: config.where(["workers", open[0]!.name, "host"]),
+    });
+  }
+  const used = workers.filter((worker) =>
+    Object.values(config.servers).some((server) => server.rpc.includes(worker.name)),
+  );
+  const answered = await Promise.all(used.map((worker) => answers(worker.host, worker.port)));
+  const down = workersDownProblem(used.filter((_, index) => !answered[index]));
+  if (down)
+    problems.push({
+      level: "warning",
+      code: down.code,
+      message: `${down.message} (a server split onto it fails to start until then)`,
+      where: down.entry ? config.where(down.entry) : undefined,
+    });
   return problems;
 }
 

@@ -14,7 +14,7 @@ import { postJson, probe } from "./health.ts";
 import { LogSink } from "./log.ts";
 import { LAUNCH_MARKER, largerUse, measureLaunch } from "./measure.ts";
 import { savePids } from "./pidfile.ts";
-import { missingExecutable, missingModel, takenPort } from "./preflight.ts";
+import { downWorkers, missingExecutable, missingModel, takenPort } from "./preflight.ts";
 import { kill, runToCompletion, type ServerProcess, spawnServer, terminate } from "./process.ts";
 import { waitReady } from "./readiness.ts";
 import { StartError } from "./scheduler.ts";
@@ -168,7 +168,8 @@ export class Launcher {
     if (plan.process && !alreadyUp) {
       const problem =
         missingExecutable(config, server) ??
-        (launch.port === undefined ? undefined : await takenPort(server, launch.port));
+        (launch.port === undefined ? undefined : await takenPort(server, launch.port)) ??
+        (await downWorkers(config, server));
       if (problem) throw new StartError(problem.standalone);
       this.spawn(config, server, launch, plan.process);
     } else {

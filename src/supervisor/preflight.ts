@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
-import type { Config, Server } from "../config/loader.ts";
+import { connect } from "node:net";
+import type { Config, Server, Worker } from "../config/loader.ts";
 import type { KeyPath } from "../config/problems.ts";
 import { executableKey, executableOf, modelIsPath, runtimeFor } from "../runtimes/index.ts";
 import { launchPlan } from "../runtimes/plan.ts";
@@ -10,7 +11,7 @@ import { which } from "../system/which.ts";
 // what a start would refuse, in the same words.
 
 export interface PreflightProblem {
-  code: "model-missing" | "executable-missing" | "port-taken";
+  code: "model-missing" | "executable-missing" | "port-taken" | "worker-down";
   /** What is wrong, as doctor lists it after `path`. */
   message: string;
   /** The same problem told without a list around it, as a failed start reports it. */
@@ -69,4 +70,48 @@ export async function takenPort(server: Server, port: number): Promise<Preflight
     path: fixed ? `servers.${server.name}.port` : undefined,
     entry: fixed ? ["servers", server.name, "port"] : undefined,
   };
+}
+
+/** How long a worker has to accept a connection before it counts as down. */
+export const WORKER_ANSWER_MS = 2000;
+
+/**
+ * Whether something accepts a TCP connection at host:port within the bound. rpc-server serves one
+ * client at a time, but the kernel accepts into its backlog, so a worker busy with a head still answers.
+ */
+export function answers(host: string, port: number, timeoutMs = WORKER_ANSWER_MS): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (answered: boolean) => {
+      socket.destroy();
+      resolve(answered);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+
+/** The workers (`workers:`) a server's `rpc:` names, in its order. */
+export function workersOf(config: Config, server: Server): Worker[] {
+  return server.rpc.flatMap((name) => config.workers[name] ?? []);
+}
+
+/** What to say about workers that do not answer, or undefined when every one does. */
+export function workersDownProblem(down: readonly Worker[]): PreflightProblem | undefined {
+  const [first] = down;
+  if (!first) return;
+  const named = down.map((worker) => `${worker.name} (${worker.host}:${worker.port})`);
+  const message =
+    down.length === 1
+      ? `worker ${named[0]} does not answer: start it with \`rig worker run\` on that host`
+      : `workers ${named.join(", ")} do not answer: start them with \`rig worker run\` on their hosts`;
+  return { code: "worker-down", message, standalone: message, entry: ["workers", first.name] };
+}
+
+/** The rpc workers a llama.cpp server is split across that do not accept a connection now. */
+export async function downWorkers(config: Config, server: Server): Promise<PreflightProblem | undefined> {
+  const workers = workersOf(config, server);
+  const answered = await Promise.all(workers.map((worker) => answers(worker.host, worker.port)));
+  return workersDownProblem(workers.filter((_, index) => !answered[index]));
 }

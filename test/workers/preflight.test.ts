@@ -1,0 +1,68 @@
+// A llama.cpp server split across workers does not start while one of them is down: the start names
+// the worker and says how to bring it up. In-process, against a listening and a closed loopback port.
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:net";
+import { after, before, test } from "node:test";
+import { loadConfig } from "../../src/config/loader.ts";
+import { answers, downWorkers } from "../../src/supervisor/preflight.ts";
+import { freePort } from "../../src/system/ports.ts";
+
+let listening: Server;
+let openPort: number;
+let closedPort: number;
+let otherClosedPort: number;
+
+before(async () => {
+  closedPort = await freePort();
+  otherClosedPort = await freePort();
+  listening = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => listening.listen(0, "127.0.0.1", resolve));
+  openPort = (listening.address() as { port: number }).port;
+});
+after(() => listening.close());
+
+const configWith = (rpc: string) =>
+  loadConfig({
+    home: "/nonexistent/rig-workers-preflight",
+    env: { HOME: "/nonexistent" },
+    text: `
+workers:
+  w1: { host: 127.0.0.1, port: ${openPort} }
+  w2: { host: 127.0.0.1, port: ${closedPort} }
+  w3: { host: 127.0.0.1, port: ${otherClosedPort} }
+servers:
+  split: { runtime: llama.cpp, model: /models/big.gguf, rpc: ${rpc} }
+`,
+  });
+
+test("a worker that does not answer fails the start, named with its address and what to do", async () => {
+  const config = await configWith("[w1, w2]");
+  const problem = await downWorkers(config, config.servers.split!);
+  assert.equal(problem?.code, "worker-down");
+  assert.equal(
+    problem?.standalone,
+    `worker w2 (127.0.0.1:${closedPort}) does not answer: start it with \`rig worker run\` on that host`,
+  );
+  assert.deepEqual(problem?.entry, ["workers", "w2"]);
+});
+
+test("every worker down is named", async () => {
+  const config = await configWith("[w2, w1, w3]");
+  const problem = await downWorkers(config, config.servers.split!);
+  assert.equal(
+    problem?.standalone,
+    `workers w2 (127.0.0.1:${closedPort}), w3 (127.0.0.1:${otherClosedPort}) do not answer: start them with \`rig worker run\` on their hosts`,
+  );
+});
+
+test("workers that answer let the start go on", async () => {
+  const config = await configWith("[w1]");
+  assert.equal(await downWorkers(config, config.servers.split!), undefined);
+});
+
+test("a host that swallows the connection counts as down within the bound", async () => {
+  // 192.0.2.0/24 is TEST-NET-1: routed nowhere, so the connection neither succeeds nor is refused.
+  const started = Date.now();
+  assert.equal(await answers("192.0.2.1", 50052, 300), false);
+  assert.ok(Date.now() - started < 2000);
+});
