@@ -38,6 +38,7 @@ const main = defineCommand({
     models: lazy(() => import("./models.ts")),
     docs: lazy(() => import("./docs.ts")),
     add: lazy(() => import("./add.ts")),
+    worker: lazy(() => import("./worker.ts")),
   },
 });
 

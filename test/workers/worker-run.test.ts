@@ -1,0 +1,74 @@
+// `rig worker run`: the real rpc-server, run by the built CLI in the foreground.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
+import { test } from "node:test";
+import { answers } from "../../src/supervisor/preflight.ts";
+import { freePort } from "../../src/system/ports.ts";
+import { isAlive } from "../../src/system/process.ts";
+import { RIG_MAIN, rig } from "../support/cli.ts";
+import { rpcServer } from "../support/llama.ts";
+
+/** The first line the stream prints, within a bound. */
+async function firstLine(stream: Readable, ms = 30_000): Promise<string> {
+  const reader = createInterface({ input: stream });
+  try {
+    const [line] = (await once(reader, "line", { signal: AbortSignal.timeout(ms) })) as [string];
+    return line;
+  } finally {
+    reader.close();
+  }
+}
+
+test("refuses to listen beyond loopback without --insecure-network, saying why", async () => {
+  rpcServer();
+  for (const host of ["0.0.0.0", "10.1.2.3"]) {
+    const result = await rig(["worker", "run", "--host", host]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, new RegExp(`refusing to listen on ${host.replace(/\./g, "\\.")}`));
+    assert.match(result.stderr, /no authentication/);
+    assert.match(result.stderr, /--insecure-network/);
+  }
+});
+
+test("runs rpc-server on loopback until Ctrl-C, which stops it too", async () => {
+  const port = await freePort();
+  const child = spawn(process.execPath, [RIG_MAIN, "worker", "run", "--port", String(port), "--json"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  try {
+    const ready = JSON.parse(await firstLine(child.stdout)) as {
+      listening: string;
+      pid: number;
+      argv: string[];
+    };
+    assert.equal(ready.listening, `127.0.0.1:${port}`);
+    assert.deepEqual(ready.argv.slice(1), ["--host", "127.0.0.1", "--port", String(port)]);
+    assert.equal(await answers("127.0.0.1", port), true);
+    child.kill("SIGINT");
+    const [code] = await once(child, "exit");
+    assert.equal(code, 0);
+    assert.equal(isAlive(ready.pid), false, "rpc-server ended with it");
+    assert.equal(await answers("127.0.0.1", port, 500), false);
+  } finally {
+    if (child.exitCode === null) child.kill("SIGTERM");
+  }
+});
+
+test("a port already taken fails with what to check", async () => {
+  const port = await freePort();
+  const first = spawn(process.execPath, [RIG_MAIN, "worker", "run", "--port", String(port), "--json"], {
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  try {
+    await firstLine(first.stdout);
+    const second = await rig(["worker", "run", "--port", String(port)], { timeoutMs: 60_000 });
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, /127\.0\.0\.1:\d+ is already in use by .*: pick another --port/);
+  } finally {
+    first.kill("SIGTERM");
+    await once(first, "exit");
+  }
+});
