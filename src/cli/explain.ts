@@ -14,6 +14,7 @@ import { readMachine } from "../memory/machine.ts";
 import { fallbackChain, peerDialects, resolveTarget } from "../peers/hop.ts";
 import type { PeerKind } from "../peers/registry.ts";
 import { shellLine } from "../system/shell.ts";
+import { acrossHosts, acrossHostsLines } from "./across-hosts.ts";
 import { pc } from "./colors.ts";
 import { homeArg, jsonArg, loadOrExit, printJson, RigError } from "./common.ts";
 import { inPools } from "./fit.ts";
@@ -26,6 +27,7 @@ function explainServer(config: Config, server: Server, budget: Budget) {
     ...serverFacts(config, server),
     where: config.where(["servers", server.name]),
     memory,
+    across_hosts: acrossHosts(config, server),
   });
 }
 
@@ -182,6 +184,7 @@ function serverLines(server: ReturnType<typeof explainServer>): string[] {
     `speaks    ${server.native_dialects.join(", ")} (translate: ${server.translate})`,
     ...(server.notes ? [`notes     ${server.notes}`] : []),
     ...memoryLines(server.memory),
+    ...acrossHostsLines(server.across_hosts),
     pc.dim(`defined   ${server.where.file}:${server.where.line}:${server.where.col}`),
   ];
 }

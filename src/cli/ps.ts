@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { formatDuration, formatSize } from "../config/duration.ts";
 import type { PeerStatus } from "../peers/registry.ts";
 import { type ServerStatus, stoppedStatus } from "../supervisor/status.ts";
+import { workerJson, workerStatuses, workerTable } from "./across-hosts.ts";
 import { pc } from "./colors.ts";
 import { homeArg, jsonArg, loadOrExit, printJson } from "./common.ts";
 import { daemonStatus, freshPeers } from "./daemon-client.ts";
@@ -77,7 +78,7 @@ export default defineCommand({
   meta: {
     name: "ps",
     description:
-      "running servers: pid, port, uptime, state, ttl left, requests; peers: reachable, round trip",
+      "running servers: pid, port, uptime, state, ttl left, requests; peers: reachable, round trip; workers: reachable",
   },
   args: {
     ...homeArg,
@@ -92,14 +93,18 @@ export default defineCommand({
     const servers = known.filter((server) => args.all || server.state !== "stopped");
     // Peers are listed afresh: a peer's reachability is worth showing only as of now.
     const peers = status && Object.keys(config.peers).length ? await freshPeers(config) : [];
+    // Workers are rpc-server hosts: whether one answers matters whether or not the gateway runs.
+    const workers = Object.keys(config.workers).length ? await workerStatuses(config) : [];
     if (args.json) {
       return printJson([
         ...servers.map((server) =>
           Object.fromEntries(JSON_FIELDS.map((field) => [field, server[field] ?? null])),
         ),
         ...peers.map(peerJson),
+        ...workers.map(workerJson),
       ]);
     }
+    if (workers.length) process.stdout.write(workerTable(workers));
     if (!status)
       return void process.stdout.write(
         "the gateway is not running: nothing is served (`rig serve <server>` starts one)\n",
