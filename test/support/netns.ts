@@ -12,7 +12,7 @@ export interface Host {
 
 export interface Network {
   hosts: Host[];
-  /** Runs argv inside the host's namespace, as a child process the caller owns. */
+  /** Runs argv inside the host's namespace, as a child process the caller owns (leading its own process group). */
   spawn(host: Host, argv: string[], options?: SpawnOptions): ChildProcess;
   /** Runs argv inside the host's namespace to its end (bounded by `timeoutMs`). */
   run(
@@ -51,8 +51,13 @@ export function makeNetwork(count: number): Network {
   const made: string[] = [];
   const children = new Set<ChildProcess>();
   const close = () => {
+    // Each child leads its own process group: what it started (rpc-server under `rig worker run`) goes too.
     for (const child of children)
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      if (child.exitCode === null && child.signalCode === null && child.pid) {
+        try {
+          process.kill(-child.pid, "SIGKILL");
+        } catch {}
+      }
     for (const ns of made.reverse()) spawnSync("ip", ["netns", "del", ns]);
     made.length = 0;
     process.off("exit", close);
@@ -84,7 +89,7 @@ export function makeNetwork(count: number): Network {
     return {
       hosts,
       spawn(host, argv, options = {}) {
-        const child = spawn("ip", ["netns", "exec", host.ns, ...argv], options);
+        const child = spawn("ip", ["netns", "exec", host.ns, ...argv], { ...options, detached: true });
         children.add(child);
         child.once("exit", () => children.delete(child));
         return child;

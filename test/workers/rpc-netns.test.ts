@@ -10,6 +10,7 @@ import type { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { cachedLlamaServer } from "../../src/install/llama-cpp.ts";
+import { settlesWithin } from "../../src/system/process.ts";
 import { RIG_MAIN } from "../support/cli.ts";
 import { makeHome, type TestHome } from "../support/home.ts";
 import { rpcServer, tinyModel } from "../support/llama.ts";
@@ -120,6 +121,12 @@ describe("one model split across two rpc-server hosts", { skip: unavailable }, (
       rigOnHead(["gateway", "stop"]);
       await home.cleanup();
     }
+    // As a person stops a worker (Ctrl-C): `rig worker run` stops its rpc-server before it exits.
+    for (const { child } of workers)
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        await settlesWithin(once(child, "exit"), 10_000);
+      }
     network?.close();
   });
 
