@@ -1,16 +1,23 @@
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { defineCommand } from "citty";
 import type { Config } from "../config/loader.ts";
 import { managerFor, type ServiceFile, type ServicePlan, servicePlan } from "../service/index.ts";
-import { referencedNames, SERVICE_MARKER, type ServiceSpec, serviceSpec } from "../service/spec.ts";
-import { writeFileAtomic } from "../system/atomic-write.ts";
+import { type GatewaySpec, referencedNames, serviceSpec } from "../service/spec.ts";
 import { shellLine } from "../system/shell.ts";
 import { pc } from "./colors.ts";
 import { homeArg, jsonArg, loadOrExit, printJson, RigError, UsageError } from "./common.ts";
 import { daemonStatus } from "./daemon-client.ts";
+import {
+  existingFiles,
+  onDisk,
+  plannedFiles,
+  removeFiles,
+  runManager,
+  shownFile,
+  writeFiles,
+} from "./service-files.ts";
 
 const serviceArgs = {
   name: {
@@ -28,7 +35,7 @@ const dryRunArg = {
 
 interface Planned {
   config: Config;
-  spec: ServiceSpec;
+  spec: GatewaySpec;
   plan: ServicePlan;
 }
 
@@ -55,32 +62,17 @@ async function planned(args: { home?: string; name?: string }): Promise<Planned>
   return { config, spec, plan: servicePlan(manager, spec, process.env, homedir()) };
 }
 
-/** The service file as it is on disk, and whether it is rig's and runs this home. */
-function onDisk(plan: ServicePlan): { text: string; ours: boolean; thisHome: boolean } | undefined {
-  if (!existsSync(plan.service.path)) return undefined;
-  const text = readFileSync(plan.service.path, "utf8");
-  return { text, ours: text.includes(SERVICE_MARKER), thisHome: text.includes(plan.homeLine) };
-}
-
-/** Refuses to replace or remove a file rig did not write, or one that runs another home. */
-function checkOwnership(plan: ServicePlan, spec: ServiceSpec): void {
+/** Refuses to replace or remove a file rig did not write, or one that runs another home (or a worker). */
+function checkOwnership(plan: ServicePlan, spec: GatewaySpec): void {
   const existing = onDisk(plan);
   if (existing && !existing.ours)
     throw new RigError(
       `${plan.service.path} was not written by rig; rig leaves it alone (move it, or pick --name)`,
     );
-  if (existing && !existing.thisHome)
+  if (existing && !existing.same)
     throw new RigError(
-      `${plan.service.path} runs another rig home; give this one another name: rig service install --name <name> (default ${spec.name})`,
+      `${plan.service.path} runs another rig home (or a rig worker); give this one another name: rig service install --name <name> (default ${spec.name})`,
     );
-}
-
-/** Runs a service manager command; its failure is reported, never fatal (the files are what rig owns). */
-function runManager(argv: string[]): { ok: boolean; message: string } {
-  const result = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", timeout: 30_000 });
-  if (result.error) return { ok: false, message: `${shellLine(argv)}: ${result.error.message}` };
-  const output = `${result.stderr ?? ""}${result.stdout ?? ""}`.trim();
-  return { ok: result.status === 0, message: `${shellLine(argv)}: ${output || `exit ${result.status}`}` };
 }
 
 /** The files as `--dry-run` prints them: rig.yaml's variables shown as `${env:NAME}`, never their values. */
@@ -88,10 +80,10 @@ function shownFiles(planned: Planned): ServiceFile[] {
   const { spec, plan } = planned;
   const references = Object.fromEntries(Object.keys(spec.secretEnv).map((name) => [name, `\${env:${name}}`]));
   const shown = servicePlan(plan.manager, { ...spec, secretEnv: references }, process.env, homedir());
-  return [shown.service, ...(shown.environment ? [shown.environment] : [])];
+  return plannedFiles(shown);
 }
 
-function unsetReferences(config: Config, spec: ServiceSpec): string[] {
+function unsetReferences(config: Config, spec: GatewaySpec): string[] {
   return referencedNames(config.expanded.values()).filter((name) => spec.secretEnv[name] === undefined);
 }
 
@@ -106,16 +98,12 @@ const install = defineCommand({
     const found = await planned(args);
     const { config, spec, plan } = found;
     if (args["dry-run"]) {
-      for (const file of shownFiles(found))
-        process.stdout.write(`${pc.dim(`# ${file.path} (mode ${file.mode.toString(8)})`)}\n${file.text}`);
+      for (const file of shownFiles(found)) process.stdout.write(shownFile(file, pc.dim));
       return;
     }
     checkOwnership(plan, spec);
-    const written = [plan.service, ...(plan.environment ? [plan.environment] : [])];
-    for (const file of written) {
-      mkdirSync(dirname(file.path), { recursive: true });
-      writeFileAtomic(file.path, file.text, { mode: file.mode });
-    }
+    const written = plannedFiles(plan);
+    writeFiles(written);
     const reload = plan.reload.length ? runManager(plan.reload) : undefined;
     const running = await daemonStatus(config).catch(() => undefined);
     const unset = unsetReferences(config, spec);
@@ -152,9 +140,7 @@ const uninstall = defineCommand({
       return;
     }
     checkOwnership(plan, spec);
-    const removed = [plan.service.path, ...(plan.environment ? [plan.environment.path] : [])].filter((path) =>
-      existsSync(path),
-    );
+    const removed = existingFiles(plan);
     if (args["dry-run"]) {
       process.stdout.write(
         [`would run: ${shellLine(plan.unload)}`, ...removed.map((path) => `would remove ${path}`), ""].join(
@@ -164,7 +150,7 @@ const uninstall = defineCommand({
       return;
     }
     const unload = runManager(plan.unload);
-    for (const path of removed) rmSync(path, { force: true });
+    removeFiles(removed);
     if (plan.reload.length) runManager(plan.reload);
     if (args.json) return printJson({ removed, stopped: unload.ok });
     if (!unload.ok) process.stderr.write(`${pc.yellow("note:")} ${unload.message}\n`);
@@ -181,7 +167,7 @@ const status = defineCommand({
   async run({ args }) {
     const { config, plan } = await planned(args);
     const existing = onDisk(plan);
-    const installed = Boolean(existing?.ours && existing.thisHome);
+    const installed = Boolean(existing?.ours && existing.same);
     const environmentCurrent =
       !plan.environment ||
       (existsSync(plan.environment.path) &&

@@ -1,11 +1,11 @@
 import { join } from "node:path";
-import { agentFolder, launchdHomeLine, launchdLabel, renderLaunchdPlist } from "./launchd.ts";
+import { agentFolder, launchdIdentity, launchdLabel, renderLaunchdPlist } from "./launchd.ts";
 import type { ServiceSpec } from "./spec.ts";
 import {
   environmentFile,
   renderEnvironmentFile,
   renderSystemdUnit,
-  systemdHomeLine,
+  systemdIdentity,
   unitFolder,
   unitName,
 } from "./systemd.ts";
@@ -25,15 +25,15 @@ export interface ServiceFile {
   mode: number;
 }
 
-/** What `rig service install` writes for one manager, and the commands that drive it. */
+/** What `rig service install` or `rig worker install` writes for one manager, and the commands that drive it. */
 export interface ServicePlan {
   manager: ServiceManager;
   /** The unit or plist. */
   service: ServiceFile;
   /** The file holding rig.yaml's `${env:…}` variables, when the manager reads them from one. */
   environment?: ServiceFile;
-  /** Appears in the service file only when it runs this home. */
-  homeLine: string;
+  /** Appears in the service file only when it runs this home, or is this worker's. */
+  identity: string;
   /** Told after install: what enables and starts it. */
   enable: string[];
   /** Run (best effort) after the file is written, and before it is removed on uninstall. */
@@ -51,14 +51,15 @@ export function servicePlan(
 ): ServicePlan {
   if (manager === "systemd") {
     const unit = unitName(spec);
-    const secrets = Object.keys(spec.secretEnv).length > 0;
     return {
       manager,
       service: { path: join(unitFolder(env, userHome), unit), text: renderSystemdUnit(spec), mode: 0o644 },
-      environment: secrets
-        ? { path: environmentFile(spec), text: renderEnvironmentFile(spec), mode: 0o600 }
-        : undefined,
-      homeLine: systemdHomeLine(spec.home),
+      // Only a gateway has any: the variables its rig.yaml references.
+      environment:
+        spec.role === "gateway" && Object.keys(spec.secretEnv).length > 0
+          ? { path: environmentFile(spec), text: renderEnvironmentFile(spec), mode: 0o600 }
+          : undefined,
+      identity: systemdIdentity(spec),
       enable: ["systemctl", "--user", "enable", "--now", unit],
       reload: ["systemctl", "--user", "daemon-reload"],
       unload: ["systemctl", "--user", "disable", "--now", unit],
@@ -70,7 +71,7 @@ export function servicePlan(
     manager,
     // Readable by the user alone: launchd takes the environment, keys included, from the plist itself.
     service: { path, text: renderLaunchdPlist(spec), mode: 0o600 },
-    homeLine: launchdHomeLine(spec.home),
+    identity: launchdIdentity(spec),
     enable: ["launchctl", "load", "-w", path],
     reload: [],
     unload: ["launchctl", "unload", "-w", path],

@@ -1,10 +1,18 @@
 import { basename } from "node:path";
 
-// What a service that runs a home's gateway needs, whatever runs it (systemd, launchd): data in, data
-// out; the CLI gathers the facts (its own node and script, the environment) and writes the files.
+// What a service that runs a home's gateway, or a worker's rpc-server, needs, whatever runs it (systemd,
+// launchd): data in, data out; the CLI gathers the facts (its own node and script, the environment) and
+// writes the files.
 
 /** The first line of every file `rig service install` writes: a file without it is never touched. */
 export const SERVICE_MARKER = "Written by rig service install";
+/** The same for `rig worker install`. */
+export const WORKER_MARKER = "Written by rig worker install";
+
+/** Whether rig wrote this service file (for any home or worker): only those are replaced or removed. */
+export function writtenByRig(text: string): boolean {
+  return text.includes(SERVICE_MARKER) || text.includes(WORKER_MARKER);
+}
 
 /**
  * Variables passed on when set where `rig service install` runs: where rig's cache and the model hubs
@@ -21,11 +29,12 @@ export const PASSED_THROUGH = [
   "HIP_VISIBLE_DEVICES",
 ] as const;
 
-export interface ServiceSpec {
+interface CommonSpec {
   /** The service's own name: the unit is `rig-<name>.service`, the launchd label `rig.<name>`. */
   name: string;
-  home: string;
-  /** The whole command: node, its flags, rig's script, `gateway run --home <home>`. */
+  /** What it runs, in a few words: the unit's Description, and the files' first comment. */
+  title: string;
+  /** The whole command: node, its flags, rig's script, `gateway run --home <home>` or `worker run …`. */
   argv: string[];
   /** Written into the unit or plist: PATH, the variables passed through, rig's own. */
   env: Record<string, string>;
@@ -36,6 +45,29 @@ export interface ServiceSpec {
   secretEnv: Record<string, string>;
   /** What launchd writes the daemon's stdout and stderr to (systemd keeps them in the journal). */
   logFile: string;
+}
+
+/** A home's gateway (`rig service`): the home is its working directory and tells which home a file runs. */
+export interface GatewaySpec extends CommonSpec {
+  role: "gateway";
+  home: string;
+}
+
+/** A worker's rpc-server (`rig worker install`): no home; the files' first comment tells whose it is. */
+export interface WorkerSpec extends CommonSpec {
+  role: "worker";
+}
+
+export type ServiceSpec = GatewaySpec | WorkerSpec;
+
+/** The line every file for this service begins with (after the comment sign). */
+export function headline(spec: ServiceSpec): string {
+  return `${spec.role === "gateway" ? SERVICE_MARKER : WORKER_MARKER}: the ${spec.title}`;
+}
+
+/** The command that writes, rewrites and removes the files: `rig service`, `rig worker`. */
+export function writerCommand(spec: ServiceSpec): string {
+  return spec.role === "gateway" ? "rig service" : "rig worker";
 }
 
 export interface SpecInput {
@@ -67,9 +99,11 @@ function picked(env: NodeJS.ProcessEnv, names: readonly string[]): Record<string
   );
 }
 
-export function serviceSpec(input: SpecInput): ServiceSpec {
+export function serviceSpec(input: SpecInput): GatewaySpec {
   return {
+    role: "gateway",
     name: input.name ?? serviceName(input.home),
+    title: `rig gateway for ${input.home}`,
     home: input.home,
     // The flag `rig gateway start` gives the daemon: a small young generation keeps its memory flat.
     argv: [input.node, "--max-semi-space-size=4", input.script, "gateway", "run", "--home", input.home],
@@ -80,6 +114,51 @@ export function serviceSpec(input: SpecInput): ServiceSpec {
       RIG_DAEMON: "1",
     },
     secretEnv: picked(input.env, input.referenced),
+    logFile: input.logFile,
+  };
+}
+
+export interface WorkerSpecInput {
+  host: string;
+  port: number;
+  device?: string;
+  threads?: number;
+  cache: boolean;
+  insecureNetwork: boolean;
+  node: string;
+  script: string;
+  logFile: string;
+  env: NodeJS.ProcessEnv;
+}
+
+/** The worker's service name: one per port, as only one worker can listen on a port. */
+export function workerServiceName(port: number): string {
+  return `worker-${port}`;
+}
+
+/** A service running `rig worker run` with these options (which the CLI has checked). */
+export function workerServiceSpec(input: WorkerSpecInput): WorkerSpec {
+  return {
+    role: "worker",
+    name: workerServiceName(input.port),
+    title: `rig worker (llama.cpp rpc-server) on port ${input.port}`,
+    argv: [
+      input.node,
+      input.script,
+      "worker",
+      "run",
+      "--host",
+      input.host,
+      "--port",
+      String(input.port),
+      ...(input.device ? ["--device", input.device] : []),
+      ...(input.threads ? ["--threads", String(input.threads)] : []),
+      ...(input.cache ? ["--cache"] : []),
+      ...(input.insecureNetwork ? ["--insecure-network"] : []),
+    ],
+    // rpc-server is found on PATH or in rig's cache, and sees the devices CUDA_VISIBLE_DEVICES leaves it.
+    env: { PATH: input.env.PATH ?? "/usr/local/bin:/usr/bin:/bin", ...picked(input.env, PASSED_THROUGH) },
+    secretEnv: {},
     logFile: input.logFile,
   };
 }

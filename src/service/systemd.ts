@@ -1,7 +1,7 @@
 import { join } from "node:path";
-import { SERVICE_MARKER, type ServiceSpec } from "./spec.ts";
+import { type GatewaySpec, headline, SERVICE_MARKER, type ServiceSpec, writerCommand } from "./spec.ts";
 
-// A systemd user unit for the gateway (Linux): `systemctl --user enable --now rig-<name>.service`.
+// A systemd user unit for the gateway or a worker (Linux): `systemctl --user enable --now rig-<name>.service`.
 
 export function unitName(spec: Pick<ServiceSpec, "name">): string {
   return `rig-${spec.name}.service`;
@@ -13,7 +13,7 @@ export function unitFolder(env: NodeJS.ProcessEnv, userHome: string): string {
 }
 
 /** The variables rig.yaml references, beside the home's other state (the unit names it, never holds it). */
-export function environmentFile(spec: Pick<ServiceSpec, "home">): string {
+export function environmentFile(spec: Pick<GatewaySpec, "home">): string {
   return join(spec.home, "state", "service.env");
 }
 
@@ -37,31 +37,50 @@ export function systemdHomeLine(home: string): string {
   return `WorkingDirectory=${path(home)}`;
 }
 
+/**
+ * The line that says whose a unit is: a gateway's home, or a worker's first comment (which names its
+ * port). A unit at the same path without it is another home's, or a gateway's named like a worker.
+ */
+export function systemdIdentity(spec: ServiceSpec): string {
+  return spec.role === "gateway" ? systemdHomeLine(spec.home) : `# ${headline(spec)}.`;
+}
+
+/** What a gateway and a worker unit say differently about failing and stopping. */
+function wording(spec: ServiceSpec): { failsFrom: string; stops: string } {
+  return spec.role === "gateway"
+    ? { failsFrom: "a broken rig.yaml", stops: "the daemon alone: it stops its servers itself" }
+    : {
+        failsFrom: "no rpc-server, a --device it does not know, the port taken",
+        stops: "rig alone: it stops rpc-server itself",
+      };
+}
+
 export function renderSystemdUnit(spec: ServiceSpec): string {
   const environment = Object.entries(spec.env).map(
     ([name, value]) => `Environment=${quoted(`${name}=${value}`, false)}`,
   );
   const secrets = Object.keys(spec.secretEnv);
-  return `# ${SERVICE_MARKER}: the rig gateway for ${spec.home}.
-# \`rig service install\` rewrites this file and \`rig service uninstall\` removes it; edits here are lost.
+  const writer = writerCommand(spec);
+  const { failsFrom, stops } = wording(spec);
+  return `# ${headline(spec)}.
+# \`${writer} install\` rewrites this file and \`${writer} uninstall\` removes it; edits here are lost.
 [Unit]
-Description=rig gateway for ${path(spec.home)}
-# Five failed starts within a minute leave it failed (a broken rig.yaml): see journalctl --user -u ${unitName(spec)}
+Description=${path(spec.title)}
+# Five failed starts within a minute leave it failed (${failsFrom}): see journalctl --user -u ${unitName(spec)}
 StartLimitIntervalSec=60
 StartLimitBurst=5
 
 [Service]
 Type=simple
 ExecStart=${spec.argv.map((word) => quoted(word, true)).join(" ")}
-${systemdHomeLine(spec.home)}
-${environment.join("\n")}
+${spec.role === "gateway" ? `${systemdHomeLine(spec.home)}\n` : ""}${environment.join("\n")}
 ${
-  secrets.length
+  secrets.length && spec.role === "gateway"
     ? `# rig.yaml's \${env:…} references (${secrets.join(", ")}), readable by you alone\nEnvironmentFile=${path(environmentFile(spec))}\n`
     : ""
 }Restart=on-failure
 RestartSec=5
-# SIGTERM reaches the daemon alone: it stops its servers itself; whatever is left after 30 s is killed.
+# SIGTERM reaches ${stops}; whatever is left after 30 s is killed.
 KillMode=mixed
 TimeoutStopSec=30
 
@@ -71,7 +90,7 @@ WantedBy=default.target
 }
 
 /** The environment file's text: `NAME='value'` (single quotes: nothing inside is expanded or escaped). */
-export function renderEnvironmentFile(spec: ServiceSpec): string {
+export function renderEnvironmentFile(spec: GatewaySpec): string {
   const lines = Object.entries(spec.secretEnv).map(([name, value]) =>
     value.includes("'") || value.includes("\n")
       ? `${name}="${value.replace(/[\\"$`]/g, (character) => `\\${character}`).replace(/\n/g, "\\n")}"`

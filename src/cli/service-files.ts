@@ -1,0 +1,61 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { dirname } from "node:path";
+import type { ServiceFile, ServicePlan } from "../service/index.ts";
+import { writtenByRig } from "../service/spec.ts";
+import { writeFileAtomic } from "../system/atomic-write.ts";
+import { shellLine } from "../system/shell.ts";
+
+// The effects `rig service` and `rig worker install|uninstall|status` share: reading, writing and removing
+// the files a ServicePlan names, and asking the service manager.
+
+export interface OnDisk {
+  text: string;
+  /** rig wrote it (for some home or worker). */
+  ours: boolean;
+  /** It carries the plan's identity: it runs this home, or is this worker's. */
+  same: boolean;
+}
+
+/** The service file as it is on disk, and whose it is. */
+export function onDisk(plan: ServicePlan): OnDisk | undefined {
+  if (!existsSync(plan.service.path)) return undefined;
+  const text = readFileSync(plan.service.path, "utf8");
+  return { text, ours: writtenByRig(text), same: text.includes(plan.identity) };
+}
+
+/** The plan's files: the unit or plist, and the environment file when there is one. */
+export function plannedFiles(plan: ServicePlan): ServiceFile[] {
+  return [plan.service, ...(plan.environment ? [plan.environment] : [])];
+}
+
+export function writeFiles(files: ServiceFile[]): void {
+  for (const file of files) {
+    mkdirSync(dirname(file.path), { recursive: true });
+    writeFileAtomic(file.path, file.text, { mode: file.mode });
+  }
+}
+
+/** The plan's files that exist now: what an uninstall removes. */
+export function existingFiles(plan: ServicePlan): string[] {
+  return plannedFiles(plan)
+    .map((file) => file.path)
+    .filter((path) => existsSync(path));
+}
+
+export function removeFiles(paths: string[]): void {
+  for (const path of paths) rmSync(path, { force: true });
+}
+
+/** Runs a service manager command; its failure is reported, never fatal (the files are what rig owns). */
+export function runManager(argv: string[]): { ok: boolean; message: string } {
+  const result = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8", timeout: 30_000 });
+  if (result.error) return { ok: false, message: `${shellLine(argv)}: ${result.error.message}` };
+  const output = `${result.stderr ?? ""}${result.stdout ?? ""}`.trim();
+  return { ok: result.status === 0, message: `${shellLine(argv)}: ${output || `exit ${result.status}`}` };
+}
+
+/** How `--dry-run` shows a file: its path and mode as a comment, then its text. */
+export function shownFile(file: ServiceFile, dim: (text: string) => string): string {
+  return `${dim(`# ${file.path} (mode ${file.mode.toString(8)})`)}\n${file.text}`;
+}
