@@ -5,30 +5,15 @@ import { answers } from "../supervisor/preflight.ts";
 import { describeHolder, isPortFree } from "../system/ports.ts";
 import { sleep } from "../system/process.ts";
 import { pc } from "./colors.ts";
-import { jsonArg, RigError, UsageError } from "./common.ts";
+import { jsonArg, RigError } from "./common.ts";
+import { listenArgs, type WorkerOptions, workerOptions } from "./worker-options.ts";
 
 // `rig worker run`: llama.cpp's rpc-server on a host that lends its memory and compute to a llama-server
 // elsewhere (that server's `rpc:` names this host in `workers:`). The RPC protocol has no authentication
 // and no encryption: whoever reaches the port can make the worker allocate, read and write its memory.
 
-export const DEFAULT_WORKER_PORT = 50052;
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
 /** How long rpc-server has to start listening (it enumerates devices first). */
 const LISTEN_MS = 30_000;
-
-/** Why rig will not listen on `host`, or undefined when it may. */
-export function bindRefusal(host: string, insecureNetwork: boolean): string | undefined {
-  if (LOOPBACK.has(host) || insecureNetwork) return undefined;
-  return `refusing to listen on ${host}: llama.cpp's rpc-server has no authentication and no encryption, so anyone who reaches ${host} can use this machine's memory and compute through it. On a network only you use (a private LAN, a VPN such as WireGuard or Tailscale) add --insecure-network; otherwise keep 127.0.0.1 and reach it through an SSH tunnel (ssh -L)`;
-}
-
-export interface WorkerOptions {
-  host: string;
-  port: number;
-  device?: string;
-  threads?: number;
-  cache: boolean;
-}
 
 /** rpc-server's argv for these options. */
 export function rpcServerArgv(executable: string, options: WorkerOptions): string[] {
@@ -42,13 +27,6 @@ export function rpcServerArgv(executable: string, options: WorkerOptions): strin
     ...(options.threads ? ["--threads", String(options.threads)] : []),
     ...(options.cache ? ["--cache"] : []),
   ];
-}
-
-function portOf(text: string): number {
-  const port = Number(text);
-  if (!Number.isInteger(port) || port < 1 || port > 65_535)
-    throw new UsageError(`--port must be a port number (1-65535), not \`${text}\``);
-  return port;
 }
 
 /** Waits until the worker accepts connections; false when it exited or took too long. */
@@ -68,45 +46,9 @@ const run = defineCommand({
     description:
       "run llama.cpp's rpc-server in the foreground, so a llama-server on another host can split a model onto this one (Ctrl-C stops it)",
   },
-  args: {
-    host: {
-      type: "string",
-      description: "address to listen on (default 127.0.0.1; others need --insecure-network)",
-      default: "127.0.0.1",
-    },
-    port: { type: "string", description: `port to listen on (default ${DEFAULT_WORKER_PORT})` },
-    device: {
-      type: "string",
-      description:
-        "the devices to lend, as rpc-server names them (e.g. CUDA0,CUDA1); default: all GPUs, else the CPU",
-    },
-    threads: { type: "string", description: "CPU threads (rpc-server's default: half the cores)" },
-    cache: {
-      type: "boolean",
-      description: "keep received tensors in a local file cache, so the next load sends less",
-      default: false,
-    },
-    "insecure-network": {
-      type: "boolean",
-      description:
-        "listen beyond loopback although rpc-server has no authentication (only on a network you trust)",
-      default: false,
-    },
-    ...jsonArg,
-  },
+  args: { ...listenArgs, ...jsonArg },
   async run({ args }) {
-    const refusal = bindRefusal(args.host, args["insecure-network"]);
-    if (refusal) throw new UsageError(refusal);
-    const threads = args.threads === undefined ? undefined : Number(args.threads);
-    if (threads !== undefined && !(Number.isInteger(threads) && threads > 0))
-      throw new UsageError(`--threads must be a positive whole number, not \`${args.threads}\``);
-    const options: WorkerOptions = {
-      host: args.host,
-      port: args.port === undefined ? DEFAULT_WORKER_PORT : portOf(args.port),
-      device: args.device,
-      threads,
-      cache: args.cache,
-    };
+    const options = workerOptions(args);
     const executable = findRpcServer();
     if (!executable)
       throw new RigError(
@@ -172,7 +114,13 @@ export default defineCommand({
   meta: {
     name: "worker",
     description:
-      "lend this host to a llama.cpp server on another one (llama.cpp RPC; no authentication: trusted networks only)",
+      "lend this host to a llama.cpp server on another one (llama.cpp RPC; no authentication: trusted networks only): run | install | uninstall | status",
   },
-  subCommands: { run },
+  subCommands: {
+    run,
+    // The service commands load only when used (they import the service renderers).
+    install: () => import("./worker-service.ts").then((module) => module.install),
+    uninstall: () => import("./worker-service.ts").then((module) => module.uninstall),
+    status: () => import("./worker-service.ts").then((module) => module.status),
+  },
 });

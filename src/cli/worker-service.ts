@@ -1,0 +1,182 @@
+import { realpathSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { defineCommand } from "citty";
+import { findRpcServer } from "../install/llama-cpp.ts";
+import { managerFor, type ServicePlan, servicePlan } from "../service/index.ts";
+import { type WorkerSpecInput, workerServiceName, workerServiceSpec } from "../service/spec.ts";
+import { portHolder } from "../system/ports.ts";
+import { shellLine } from "../system/shell.ts";
+import { pc } from "./colors.ts";
+import { jsonArg, printJson, RigError } from "./common.ts";
+import {
+  existingFiles,
+  onDisk,
+  plannedFiles,
+  removeFiles,
+  runManager,
+  shownFile,
+  writeFiles,
+} from "./service-files.ts";
+import { DEFAULT_WORKER_PORT, listenArgs, workerOptions, workerPort } from "./worker-options.ts";
+
+// `rig worker install | uninstall | status`: `rig worker run` as a systemd user unit or launchd agent,
+// one per port (rig-worker-<port>.service, rig.worker-<port>). A worker host may have no rig home, so
+// nothing here loads a config: the options are the command line's, as for `rig worker run`.
+
+const portArg = {
+  port: { type: "string", description: `the worker's port (default ${DEFAULT_WORKER_PORT})` },
+} as const;
+
+const dryRunArg = {
+  "dry-run": { type: "boolean", description: "print what would be written or removed, change nothing" },
+} as const;
+
+function manager() {
+  const found = managerFor(process.platform);
+  if (!found)
+    throw new RigError(
+      `rig worker install writes systemd (Linux) and launchd (macOS) services; on ${process.platform}, run \`rig worker run\` under your own supervisor`,
+    );
+  return found;
+}
+
+/** The plan for a worker with these options, run by the node and rig script running now. */
+function planFor(options: Omit<WorkerSpecInput, "node" | "script" | "logFile" | "env">): ServicePlan {
+  const spec = workerServiceSpec({
+    ...options,
+    node: process.execPath,
+    script: realpathSync(process.argv[1]!),
+    // launchd's log (systemd keeps it in the journal): where macOS keeps a user's logs.
+    logFile: join(homedir(), "Library", "Logs", `rig-${workerServiceName(options.port)}.log`),
+    env: process.env,
+  });
+  return servicePlan(manager(), spec, process.env, homedir());
+}
+
+/** The plan uninstall and status compare against: only the port says which worker's file it is. */
+function planForPort(port: number): ServicePlan {
+  return planFor({ host: "127.0.0.1", port, cache: false, insecureNetwork: false });
+}
+
+/** Refuses to replace or remove a file rig did not write, or a gateway's service that has the worker's name. */
+function checkOwnership(plan: ServicePlan, port: number): void {
+  const existing = onDisk(plan);
+  if (existing && !existing.ours)
+    throw new RigError(
+      `${plan.service.path} was not written by rig; rig leaves it alone (move it, or pick another --port)`,
+    );
+  if (existing && !existing.same)
+    throw new RigError(
+      `${plan.service.path} is the service of a rig home named ${workerServiceName(port)}, not a worker: pick another --port, or rename that one (rig service uninstall, then rig service install --name <name>)`,
+    );
+}
+
+export const install = defineCommand({
+  meta: {
+    name: "install",
+    description:
+      "write a systemd user unit (Linux) or launchd agent (macOS) that runs `rig worker run` with these options and restarts it on failure",
+  },
+  args: { ...listenArgs, ...dryRunArg, ...jsonArg },
+  run({ args }) {
+    // The same refusal as `rig worker run`: a unit that would only fail at boot is worse than none.
+    const options = workerOptions(args);
+    const plan = planFor({ ...options, insecureNetwork: args["insecure-network"] });
+    if (args["dry-run"]) {
+      for (const file of plannedFiles(plan)) process.stdout.write(shownFile(file, pc.dim));
+      return;
+    }
+    checkOwnership(plan, options.port);
+    const written = plannedFiles(plan);
+    writeFiles(written);
+    const reload = plan.reload.length ? runManager(plan.reload) : undefined;
+    const rpcServer = findRpcServer() ?? null;
+    // Who listens on the port (Linux tells): not a bind test, which fails too for an address that is
+    // not up yet (a VPN's), and the service will start later.
+    const holder = portHolder(options.port);
+    if (args.json)
+      return printJson({
+        manager: plan.manager,
+        written: written.map((file) => file.path),
+        enable: shellLine(plan.enable),
+        reloaded: reload?.ok ?? null,
+        rpc_server: rpcServer,
+        port_taken_by: holder ?? null,
+      });
+    for (const file of written) process.stdout.write(`${pc.green("wrote")} ${file.path}\n`);
+    if (reload && !reload.ok) process.stderr.write(`${pc.yellow("note:")} ${reload.message}\n`);
+    if (!rpcServer)
+      process.stderr.write(
+        `${pc.yellow("note:")} rpc-server is neither on PATH nor in rig's cache: the service fails until \`rig install llama.cpp --rpc\` builds it\n`,
+      );
+    if (holder)
+      process.stderr.write(
+        `${pc.yellow("note:")} port ${options.port} is in use now by pid ${holder.pid} (${holder.command.slice(0, 80)}): the service fails until it is free (a \`rig worker run\` in a terminal? stop it first)\n`,
+      );
+    process.stdout.write(`enable and start it: ${pc.bold(shellLine(plan.enable))}\n`);
+  },
+});
+
+export const uninstall = defineCommand({
+  meta: {
+    name: "uninstall",
+    description: "stop the worker's service and remove the file rig worker install wrote",
+  },
+  args: { ...portArg, ...dryRunArg, ...jsonArg },
+  async run({ args }) {
+    const port = workerPort(args.port);
+    const plan = planForPort(port);
+    if (!onDisk(plan)) {
+      if (args.json) return printJson({ removed: [] });
+      process.stdout.write(`no rig worker service at ${plan.service.path}\n`);
+      return;
+    }
+    checkOwnership(plan, port);
+    const removed = existingFiles(plan);
+    if (args["dry-run"]) {
+      process.stdout.write(
+        [`would run: ${shellLine(plan.unload)}`, ...removed.map((path) => `would remove ${path}`), ""].join(
+          "\n",
+        ),
+      );
+      return;
+    }
+    const unload = runManager(plan.unload);
+    removeFiles(removed);
+    if (plan.reload.length) runManager(plan.reload);
+    if (args.json) return printJson({ removed, stopped: unload.ok });
+    if (!unload.ok) process.stderr.write(`${pc.yellow("note:")} ${unload.message}\n`);
+    for (const path of removed) process.stdout.write(`removed ${path}\n`);
+  },
+});
+
+export const status = defineCommand({
+  meta: {
+    name: "status",
+    description: "is the worker's service installed and running (exit 1 when not installed)",
+  },
+  args: { ...portArg, ...jsonArg },
+  async run({ args }) {
+    const plan = planForPort(workerPort(args.port));
+    const existing = onDisk(plan);
+    const installed = Boolean(existing?.ours && existing.same);
+    const active = installed && runManager(plan.active).ok;
+    if (!installed) process.exitCode = 1;
+    if (args.json) return printJson({ manager: plan.manager, path: plan.service.path, installed, active });
+    const state = !existing
+      ? "not installed (rig worker install writes it)"
+      : installed
+        ? "installed"
+        : "another file is there (rig worker install says whose)";
+    process.stdout.write(
+      [
+        `${plan.manager} ${plan.service.path}: ${state}`,
+        ...(installed
+          ? [`service ${active ? pc.green("running") : "not running"}: ${shellLine(plan.enable)} starts it`]
+          : []),
+        "",
+      ].join("\n"),
+    );
+  },
+});
