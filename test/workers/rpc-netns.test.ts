@@ -6,13 +6,13 @@ import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
-import type { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { cachedLlamaServer } from "../../src/install/llama-cpp.ts";
 import { settlesWithin } from "../../src/system/process.ts";
 import { RIG_MAIN } from "../support/cli.ts";
 import { makeHome, type TestHome } from "../support/home.ts";
+import { firstLine } from "../support/lines.ts";
 import { rpcServer, tinyModel } from "../support/llama.ts";
 import { type Host, makeNetwork, type Network, namespacesUnavailable } from "../support/netns.ts";
 
@@ -29,16 +29,6 @@ interface StreamResult {
   body: string;
   failure: string | null;
   elapsedMs: number;
-}
-
-async function firstLine(stream: Readable, ms = BOUND_MS): Promise<string> {
-  const reader = createInterface({ input: stream });
-  try {
-    const [line] = (await once(reader, "line", { signal: AbortSignal.timeout(ms) })) as [string];
-    return line;
-  } finally {
-    reader.close();
-  }
 }
 
 const unavailable = namespacesUnavailable();
@@ -86,7 +76,10 @@ describe("one model split across two rpc-server hosts", { skip: unavailable }, (
         [process.execPath, RIG_MAIN, "worker", "run", "--host", host.address, "--insecure-network", "--json"],
         { stdio: ["ignore", "pipe", "inherit"] },
       );
-      const ready = JSON.parse(await firstLine(child.stdout!)) as { listening: string; pid: number };
+      const ready = JSON.parse(await firstLine(child.stdout!, BOUND_MS)) as {
+        listening: string;
+        pid: number;
+      };
       assert.equal(ready.listening, `${host.address}:50052`);
       workers.push({ host, child, rpcPid: ready.pid });
     }

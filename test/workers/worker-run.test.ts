@@ -2,25 +2,13 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { createInterface } from "node:readline";
-import type { Readable } from "node:stream";
 import { test } from "node:test";
 import { answers } from "../../src/supervisor/preflight.ts";
 import { freePort } from "../../src/system/ports.ts";
 import { isAlive } from "../../src/system/process.ts";
 import { RIG_MAIN, rig } from "../support/cli.ts";
+import { firstLine } from "../support/lines.ts";
 import { rpcServer } from "../support/llama.ts";
-
-/** The first line the stream prints, within a bound. */
-async function firstLine(stream: Readable, ms = 30_000): Promise<string> {
-  const reader = createInterface({ input: stream });
-  try {
-    const [line] = (await once(reader, "line", { signal: AbortSignal.timeout(ms) })) as [string];
-    return line;
-  } finally {
-    reader.close();
-  }
-}
 
 test("refuses to listen beyond loopback without --insecure-network, saying why", async () => {
   rpcServer();
