@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { defineCommand } from "citty";
 import { findRpcServer } from "../install/llama-cpp.ts";
 import { answers } from "../supervisor/preflight.ts";
-import { describeHolder, isPortFree } from "../system/ports.ts";
+import { describeHolder, listenError } from "../system/ports.ts";
 import { sleep } from "../system/process.ts";
 import { pc } from "./colors.ts";
 import { jsonArg, RigError } from "./common.ts";
@@ -14,6 +14,34 @@ import { listenArgs, type WorkerOptions, workerOptions } from "./worker-options.
 
 /** How long rpc-server has to start listening (it enumerates devices first). */
 const LISTEN_MS = 30_000;
+/** How long a worker waits for its address to come up (a VPN or DHCP address at boot, under a service). */
+const ADDRESS_WAIT_MS = 120_000;
+
+/**
+ * Throws unless rpc-server can listen on host:port. rpc-server says only "Failed to create server socket"
+ * and exits 0; and a port that already answers would pass for this worker listening. An address this
+ * machine does not have yet is waited for: at boot a service may start before its network is up.
+ */
+async function checkListenable(host: string, port: number): Promise<void> {
+  const deadline = Date.now() + ADDRESS_WAIT_MS;
+  let problem = await listenError(host, port);
+  if (problem === "EADDRNOTAVAIL")
+    process.stderr.write(
+      `waiting up to ${ADDRESS_WAIT_MS / 1000}s for ${host} to be an address of this machine\n`,
+    );
+  while (problem === "EADDRNOTAVAIL" && Date.now() < deadline) {
+    await sleep(1000);
+    problem = await listenError(host, port);
+  }
+  if (problem === undefined) return;
+  if (problem === "EADDRINUSE")
+    throw new RigError(`${host}:${port} is already in use by ${describeHolder(port)}: pick another --port`);
+  if (problem === "EADDRNOTAVAIL")
+    throw new RigError(
+      `${host} is not an address of this machine (after ${ADDRESS_WAIT_MS / 1000}s): pass one \`ip addr\` lists, or 127.0.0.1`,
+    );
+  throw new RigError(`cannot listen on ${host}:${port} (${problem})`);
+}
 
 /** rpc-server's argv for these options. */
 export function rpcServerArgv(executable: string, options: WorkerOptions): string[] {
@@ -55,12 +83,7 @@ const run = defineCommand({
         "rpc-server is neither on PATH nor in rig's cache: run `rig install llama.cpp --rpc` (it builds llama-server and rpc-server)",
       );
     const endpoint = `${options.host}:${options.port}`;
-    // rpc-server says only "Failed to create server socket" and exits 0; and a port that already
-    // answers would pass for this worker listening.
-    if (!(await isPortFree(options.host, options.port)))
-      throw new RigError(
-        `${endpoint} is already in use by ${describeHolder(options.port)}: pick another --port`,
-      );
+    await checkListenable(options.host, options.port);
     const argv = rpcServerArgv(executable, options);
     // Its output is the worker's log (devices, connections); rig's own lines go to stderr around it.
     const child = spawn(argv[0]!, argv.slice(1), {

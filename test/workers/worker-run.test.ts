@@ -1,6 +1,6 @@
 // `rig worker run`: the real rpc-server, run by the built CLI in the foreground.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { test } from "node:test";
 import { answers } from "../../src/supervisor/preflight.ts";
@@ -9,6 +9,7 @@ import { isAlive } from "../../src/system/process.ts";
 import { RIG_MAIN, rig } from "../support/cli.ts";
 import { firstLine } from "../support/lines.ts";
 import { rpcServer } from "../support/llama.ts";
+import { type Host, makeNetwork, namespacesUnavailable } from "../support/netns.ts";
 
 test("refuses to listen beyond loopback without --insecure-network, saying why", async () => {
   rpcServer();
@@ -58,5 +59,33 @@ test("a port already taken fails with what to check", async () => {
   } finally {
     first.kill("SIGTERM");
     await once(first, "exit");
+  }
+});
+
+test("an address this machine does not have yet is waited for, as a service at boot waits for its network", {
+  skip: namespacesUnavailable(),
+}, async () => {
+  const network = makeNetwork(1);
+  try {
+    const [host] = network.hosts as [Host];
+    const later = host.address.replace(/\.\d+$/, ".50");
+    const worker = network.spawn(
+      host,
+      [process.execPath, RIG_MAIN, "worker", "run", "--host", later, "--insecure-network", "--json"],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    const waiting = await firstLine(worker.stderr!);
+    assert.match(
+      waiting,
+      new RegExp(`waiting up to \\d+s for ${later.replace(/\./g, "\\.")} to be an address`),
+    );
+    execFileSync("ip", ["-n", host.ns, "addr", "add", `${later}/24`, "dev", "eth0"]);
+    const ready = JSON.parse(await firstLine(worker.stdout!)) as { listening: string };
+    assert.equal(ready.listening, `${later}:50052`);
+    worker.kill("SIGTERM");
+    const [code] = await once(worker, "exit");
+    assert.equal(code, 0);
+  } finally {
+    network.close();
   }
 });
