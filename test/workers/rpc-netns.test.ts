@@ -46,6 +46,16 @@ describe("one model split across two rpc-server hosts", { skip: unavailable }, (
       timeoutMs: BOUND_MS * 2,
     });
 
+  /** Each worker's state as `rig ps --json` on the head shows it. */
+  const workerStates = () => {
+    const ps = rigOnHead(["ps", "--json"]);
+    assert.equal(ps.status, 0, ps.stderr);
+    const rows = JSON.parse(ps.stdout) as Array<{ name: string; runtime: string; state: string }>;
+    return Object.fromEntries(
+      rows.filter((row) => row.runtime === "rpc-server").map((row) => [row.name, row.state]),
+    );
+  };
+
   /** Streams one request from inside the head, resolving with the client's report. */
   const stream = (path: string, model: string, maxTokens: number, onFirst?: () => void) => {
     const client = network.spawn(
@@ -124,6 +134,7 @@ describe("one model split across two rpc-server hosts", { skip: unavailable }, (
   });
 
   test("the split model answers a streamed chat through the gateway; tokens/s beside the same model run locally", async () => {
+    assert.deepEqual(workerStates(), { w1: "reachable", w2: "reachable" });
     const serve = rigOnHead(["serve", "split"]);
     assert.equal(serve.status, 0, serve.stderr + serve.stdout);
     const log = network.run(head, ["cat", `${home.root}/logs/split.log`]).stdout;
@@ -159,6 +170,7 @@ describe("one model split across two rpc-server hosts", { skip: unavailable }, (
   test("the next request starts the server again, and the start names the worker that is down", async () => {
     const { child } = workers[1]!;
     if (child.exitCode === null && child.signalCode === null) await once(child, "exit");
+    assert.deepEqual(workerStates(), { w1: "reachable", w2: "unreachable" });
     const result = await stream("/v1/chat/completions", "split", 16);
     assert.ok(result.elapsedMs < BOUND_MS, `no hang: ${result.elapsedMs} ms`);
     assert.notEqual(result.status, 200);
