@@ -191,7 +191,9 @@ function serverLines(server: ReturnType<typeof explainServer>): string[] {
 
 /** Its memory in one line (`rig fit` has the whole report). */
 function memoryLines(memory: ReturnType<typeof explainServer>["memory"]): string[] {
-  if (memory.total === null) return [`memory    ${pc.dim(memory.notes.at(-1) ?? "unknown")}`];
+  // Nothing known to size (vLLM's share of a GPU this machine lacks): the note says why, a "0 B" would not.
+  if (memory.total === null || (memory.total === 0 && memory.notes.length))
+    return [`memory    ${pc.dim(memory.notes.at(-1) ?? "unknown")}`];
   const parts = memory.estimate
     ? `: weights ${formatSize(memory.estimate.weights)} + KV ${formatSize(memory.estimate.kv)}${memory.context ? ` at ${memory.context} tokens` : ""} + compute ${formatSize(memory.estimate.compute)}`
     : "";
