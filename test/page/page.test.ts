@@ -106,6 +106,12 @@ describe("the page", () => {
     assert.ok(Number(cells[5]) > 0, `prompt tokens shown: ${cells}`);
     assert.equal(cells[7], "8", "completion tokens");
     assert.match(await text(page, 'tr[data-server="tiny"] td.pid'), /^\d+$/);
+    // Agents side by side counts the agent's request on its server, read again as requests finish.
+    const sideBySide = page.locator("#side-by-side-table tbody tr", { hasText: "claude-tiny" }).first();
+    await sideBySide.waitFor();
+    const counts = await sideBySide.locator("td").allTextContents();
+    assert.deepEqual(counts.slice(0, 3), ["claude-tiny", "tiny", "1"]);
+    assert.equal(counts[4], "0", "no tool calls");
 
     // The activity filter reads the ledger again: another agent has no requests.
     await page.selectOption("#activity-server", "tiny");
