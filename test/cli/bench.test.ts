@@ -9,7 +9,7 @@ import { describe, test } from "node:test";
 import { rig, rigJson } from "../support/cli.ts";
 import { homesForThisFile } from "../support/home.ts";
 import { tinyModel } from "../support/llama.ts";
-import { type PsRow, scriptedServer, tinyServers } from "../support/stack.ts";
+import { type PsRow, SCRIPTED_UPSTREAM, scriptedServer, tinyServers } from "../support/stack.ts";
 
 const newHome = homesForThisFile();
 
@@ -300,6 +300,51 @@ describe("rig bench", () => {
       listed.stdout,
     );
     assert.match(listed.stdout, /tiny-b vs tiny-a, .*prompts\.jsonl:1 ×1: first token [\d.]+×/);
+  });
+
+  test("across runtimes and swaps: an MLX profile against the GGUF one, in one group, both measured every round", async () => {
+    // MLX cannot run here: its stand-in takes mlx_lm.server's command line and streams 16 tokens.
+    const home = await newHome();
+    const script = home.write(
+      "script.json",
+      JSON.stringify([{ deltas: Array.from({ length: 16 }, () => ({ content: " w" })), chunk_delay_ms: 2 }]),
+    );
+    const gguf = (await tinyServers({ gguf: "group: one" })).replace(/^runtimes:\n/, "");
+    home.write(
+      "rig.yaml",
+      [
+        "runtimes:",
+        `  mlx: { command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(SCRIPTED_UPSTREAM)}] }`,
+        gguf.trimEnd(),
+        "  mlx-same:",
+        "    runtime: mlx",
+        "    model: mlx-community/tiny-4bit",
+        `    env: { SCRIPT: ${JSON.stringify(script)} }`,
+        "    group: one",
+        "",
+      ].join("\n"),
+    );
+    const run = await rigJson<SideBySideJson>(
+      ["bench", "gguf", "mlx-same", "--context", "512", "--rounds", "2", "--tokens", "16"],
+      { home: home.root, timeoutMs: 300_000 },
+    );
+    assert.deepEqual(
+      run.results.rounds.map((round) => round.order),
+      [
+        ["gguf", "mlx-same"],
+        ["mlx-same", "gguf"],
+      ],
+    );
+    for (const round of run.results.rounds)
+      assert.deepEqual(Object.keys(round.ready_ms).sort(), ["gguf", "mlx-same"], "each started for its turn");
+    for (const result of run.results.results) assert.deepEqual(result.errors, [], JSON.stringify(result));
+    assert.ok(
+      run.results.comparisons.some(
+        (comparison) => comparison.subject === "mlx-same" && comparison.against === "gguf",
+      ),
+    );
+    const ps = await rigJson<PsRow[]>(["ps"], { home: home.root });
+    assert.ok(ps.length <= 1, "the group never ran both at once");
   });
 
   test("side-by-side mistakes say what to fix before anything starts", async () => {
