@@ -174,6 +174,17 @@ describe("peers between two gateways on two hosts", { skip }, () => {
     assert.equal(b?.runtime, "peer");
     assert.equal(b?.kind, "rig");
     assert.ok(typeof b?.rtt_ms === "number" && b.rtt_ms < 5000, JSON.stringify(b));
+    // As a person reads them: ps lists b afresh with its round trip; ls as the daemon last listed it.
+    const psText = rigOn(hostA, homes.a, ["ps"], 30_000);
+    assert.match(psText.stdout, /\bb\b.*reachable.*\d+ ms/);
+    const ls = rigOn(hostA, homes.a, ["ls", "--json"], 30_000);
+    const listed = (
+      JSON.parse(ls.stdout) as { peers: Array<{ name: string; reachable: boolean; models: string[] }> }
+    ).peers;
+    assert.deepEqual(
+      listed.map((peer) => [peer.name, peer.reachable, peer.models]),
+      [["b", true, ["tiny"]]],
+    );
   });
 
   test("Claude Code runs through A on b/tiny", {
