@@ -5,6 +5,7 @@ import type { ServiceFile, ServicePlan } from "../service/index.ts";
 import { writtenByRig } from "../service/spec.ts";
 import { writeFileAtomic } from "../system/atomic-write.ts";
 import { shellLine } from "../system/shell.ts";
+import { printJson } from "./common.ts";
 
 // The effects `rig service` and `rig worker install|uninstall|status` share: reading, writing and removing
 // the files a ServicePlan names, and asking the service manager.
@@ -53,6 +54,31 @@ export function runManager(argv: string[]): { ok: boolean; message: string } {
   if (result.error) return { ok: false, message: `${shellLine(argv)}: ${result.error.message}` };
   const output = `${result.stderr ?? ""}${result.stdout ?? ""}`.trim();
   return { ok: result.status === 0, message: `${shellLine(argv)}: ${output || `exit ${result.status}`}` };
+}
+
+/**
+ * Disables the service and removes its files, or (dry run) says what it would; the caller has checked
+ * the files are the plan's. Prints what happened, as JSON when asked.
+ */
+export function removeService(
+  plan: ServicePlan,
+  options: { dryRun: boolean; json: boolean; note: (text: string) => string },
+): void {
+  const removed = existingFiles(plan);
+  if (options.dryRun) {
+    const lines = [`would run: ${shellLine(plan.unload)}`, ...removed.map((path) => `would remove ${path}`)];
+    process.stdout.write(`${lines.join("\n")}\n`);
+    return;
+  }
+  const unload = runManager(plan.unload);
+  removeFiles(removed);
+  if (plan.reload.length) runManager(plan.reload);
+  if (options.json) {
+    printJson({ removed, stopped: unload.ok });
+    return;
+  }
+  if (!unload.ok) process.stderr.write(`${options.note("note:")} ${unload.message}\n`);
+  for (const path of removed) process.stdout.write(`removed ${path}\n`);
 }
 
 /** How `--dry-run` shows a file: its path and mode as a comment, then its text. */

@@ -9,15 +9,7 @@ import { shellLine } from "../system/shell.ts";
 import { pc } from "./colors.ts";
 import { homeArg, jsonArg, loadOrExit, printJson, RigError, UsageError } from "./common.ts";
 import { daemonStatus } from "./daemon-client.ts";
-import {
-  existingFiles,
-  onDisk,
-  plannedFiles,
-  removeFiles,
-  runManager,
-  shownFile,
-  writeFiles,
-} from "./service-files.ts";
+import { onDisk, plannedFiles, removeService, runManager, shownFile, writeFiles } from "./service-files.ts";
 
 const serviceArgs = {
   name: {
@@ -140,21 +132,7 @@ const uninstall = defineCommand({
       return;
     }
     checkOwnership(plan, spec);
-    const removed = existingFiles(plan);
-    if (args["dry-run"]) {
-      process.stdout.write(
-        [`would run: ${shellLine(plan.unload)}`, ...removed.map((path) => `would remove ${path}`), ""].join(
-          "\n",
-        ),
-      );
-      return;
-    }
-    const unload = runManager(plan.unload);
-    removeFiles(removed);
-    if (plan.reload.length) runManager(plan.reload);
-    if (args.json) return printJson({ removed, stopped: unload.ok });
-    if (!unload.ok) process.stderr.write(`${pc.yellow("note:")} ${unload.message}\n`);
-    for (const path of removed) process.stdout.write(`removed ${path}\n`);
+    removeService(plan, { dryRun: Boolean(args["dry-run"]), json: Boolean(args.json), note: pc.yellow });
   },
 });
 

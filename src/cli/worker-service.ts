@@ -9,15 +9,7 @@ import { portHolder } from "../system/ports.ts";
 import { shellLine } from "../system/shell.ts";
 import { pc } from "./colors.ts";
 import { jsonArg, printJson, RigError } from "./common.ts";
-import {
-  existingFiles,
-  onDisk,
-  plannedFiles,
-  removeFiles,
-  runManager,
-  shownFile,
-  writeFiles,
-} from "./service-files.ts";
+import { onDisk, plannedFiles, removeService, runManager, shownFile, writeFiles } from "./service-files.ts";
 import { DEFAULT_WORKER_PORT, listenArgs, workerOptions, workerPort } from "./worker-options.ts";
 
 // `rig worker install | uninstall | status`: `rig worker run` as a systemd user unit or launchd agent,
@@ -133,21 +125,7 @@ export const uninstall = defineCommand({
       return;
     }
     checkOwnership(plan, port);
-    const removed = existingFiles(plan);
-    if (args["dry-run"]) {
-      process.stdout.write(
-        [`would run: ${shellLine(plan.unload)}`, ...removed.map((path) => `would remove ${path}`), ""].join(
-          "\n",
-        ),
-      );
-      return;
-    }
-    const unload = runManager(plan.unload);
-    removeFiles(removed);
-    if (plan.reload.length) runManager(plan.reload);
-    if (args.json) return printJson({ removed, stopped: unload.ok });
-    if (!unload.ok) process.stderr.write(`${pc.yellow("note:")} ${unload.message}\n`);
-    for (const path of removed) process.stdout.write(`removed ${path}\n`);
+    removeService(plan, { dryRun: Boolean(args["dry-run"]), json: Boolean(args.json), note: pc.yellow });
   },
 });
 
