@@ -19,7 +19,11 @@ export const llamaCpp: RuntimeAdapter = {
   requires: "model",
   modelKind: "path",
   formats: ["gguf"],
-  install: { hint: "`rig install llama.cpp` builds it", rigBuild: "llama-server" },
+  install: {
+    hint: "`rig install llama.cpp` builds it",
+    rigBuild: "llama-server",
+    acrossHostsHint: "`rig install llama.cpp --rpc` builds it with RPC, and rpc-server for the workers",
+  },
   example: { model: "models/your-model.gguf", args: ["--flash-attn", "on", "--n-gpu-layers", 99] },
   defaultCommand: ["llama-server"],
   detectable: true,

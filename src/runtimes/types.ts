@@ -15,6 +15,8 @@ export interface InstallInfo {
   hint: string;
   /** Set when `rig install <kind>` builds it into rig's cache. */
   rigBuild?: RigBuild;
+  /** The hint instead of `hint` for a profile spread across hosts (`rpc:`, `nodes:`): a build that can. */
+  acrossHostsHint?: string;
 }
 
 /** A profile a starter rig.yaml shows for this runtime; valid as written once its placeholders are real. */

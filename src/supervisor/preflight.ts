@@ -53,7 +53,9 @@ export function missingExecutable(config: Config, server: Server): PreflightProb
     `runtime ${server.runtime}`,
     executable,
     key.join("."),
-    adapter.install?.hint,
+    (server.rpc.length || server.nodes.length) && adapter.install?.acrossHostsHint
+      ? adapter.install.acrossHostsHint
+      : adapter.install?.hint,
   );
   return { code: "executable-missing", message, standalone: message, entry: command ? key : undefined };
 }

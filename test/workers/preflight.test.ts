@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:net";
 import { after, before, test } from "node:test";
 import { loadConfig } from "../../src/config/loader.ts";
-import { answers, downWorkers } from "../../src/supervisor/preflight.ts";
+import { answers, downWorkers, missingExecutable } from "../../src/supervisor/preflight.ts";
 import { freePort } from "../../src/system/ports.ts";
 
 let listening: Server;
@@ -65,4 +65,28 @@ test("a host that swallows the connection counts as down within the bound", asyn
   const started = Date.now();
   assert.equal(await answers("192.0.2.1", 50052, 300), false);
   assert.ok(Date.now() - started < 2000);
+});
+
+test("a split server whose llama-server is missing is told to build the one with RPC", async () => {
+  const config = await loadConfig({
+    home: "/nonexistent/rig-workers-preflight",
+    env: { HOME: "/nonexistent" },
+    text: `
+runtimes:
+  llama.cpp: { command: /nonexistent/llama-server }
+workers:
+  w1: { host: 127.0.0.1 }
+servers:
+  split: { runtime: llama.cpp, model: /models/big.gguf, rpc: [w1] }
+  alone: { runtime: llama.cpp, model: /models/big.gguf }
+`,
+  });
+  assert.match(
+    missingExecutable(config, config.servers.split!)!.message,
+    /`rig install llama\.cpp --rpc` builds it with RPC/,
+  );
+  assert.match(
+    missingExecutable(config, config.servers.alone!)!.message,
+    /`rig install llama\.cpp` builds it$/,
+  );
 });
