@@ -5,6 +5,7 @@ import type { ServiceFile, ServicePlan } from "../service/index.ts";
 import { writtenByRig } from "../service/spec.ts";
 import { writeFileAtomic } from "../system/atomic-write.ts";
 import { shellLine } from "../system/shell.ts";
+import { pc } from "./colors.ts";
 import { printJson } from "./common.ts";
 
 // The effects `rig service` and `rig worker install|uninstall|status` share: reading, writing and removing
@@ -57,13 +58,37 @@ export function runManager(argv: string[]): { ok: boolean; message: string } {
 }
 
 /**
+ * Writes the plan's files and reloads the manager (best effort), then says so: as JSON with the
+ * caller's `facts`, else line by line with the caller's `notes` (to stderr) and how to enable it.
+ */
+export function installService(
+  plan: ServicePlan,
+  options: { json: boolean; facts: Record<string, unknown>; notes: string[] },
+): void {
+  const written = plannedFiles(plan);
+  writeFiles(written);
+  const reload = plan.reload.length ? runManager(plan.reload) : undefined;
+  if (options.json) {
+    printJson({
+      manager: plan.manager,
+      written: written.map((file) => file.path),
+      enable: shellLine(plan.enable),
+      reloaded: reload?.ok ?? null,
+      ...options.facts,
+    });
+    return;
+  }
+  for (const file of written) process.stdout.write(`${pc.green("wrote")} ${file.path}\n`);
+  const notes = [...(reload && !reload.ok ? [reload.message] : []), ...options.notes];
+  for (const text of notes) process.stderr.write(`${pc.yellow("note:")} ${text}\n`);
+  process.stdout.write(`enable and start it: ${pc.bold(shellLine(plan.enable))}\n`);
+}
+
+/**
  * Disables the service and removes its files, or (dry run) says what it would; the caller has checked
  * the files are the plan's. Prints what happened, as JSON when asked.
  */
-export function removeService(
-  plan: ServicePlan,
-  options: { dryRun: boolean; json: boolean; note: (text: string) => string },
-): void {
+export function removeService(plan: ServicePlan, options: { dryRun: boolean; json: boolean }): void {
   const removed = existingFiles(plan);
   if (options.dryRun) {
     const lines = [`would run: ${shellLine(plan.unload)}`, ...removed.map((path) => `would remove ${path}`)];
@@ -77,7 +102,7 @@ export function removeService(
     printJson({ removed, stopped: unload.ok });
     return;
   }
-  if (!unload.ok) process.stderr.write(`${options.note("note:")} ${unload.message}\n`);
+  if (!unload.ok) process.stderr.write(`${pc.yellow("note:")} ${unload.message}\n`);
   for (const path of removed) process.stdout.write(`removed ${path}\n`);
 }
 

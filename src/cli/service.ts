@@ -9,7 +9,14 @@ import { shellLine } from "../system/shell.ts";
 import { pc } from "./colors.ts";
 import { homeArg, jsonArg, loadOrExit, printJson, RigError, UsageError } from "./common.ts";
 import { daemonStatus } from "./daemon-client.ts";
-import { onDisk, plannedFiles, removeService, runManager, shownFile, writeFiles } from "./service-files.ts";
+import {
+  installService,
+  onDisk,
+  plannedFiles,
+  removeService,
+  runManager,
+  shownFile,
+} from "./service-files.ts";
 
 const serviceArgs = {
   name: {
@@ -94,30 +101,24 @@ const install = defineCommand({
       return;
     }
     checkOwnership(plan, spec);
-    const written = plannedFiles(plan);
-    writeFiles(written);
-    const reload = plan.reload.length ? runManager(plan.reload) : undefined;
     const running = await daemonStatus(config).catch(() => undefined);
     const unset = unsetReferences(config, spec);
-    if (args.json)
-      return printJson({
-        manager: plan.manager,
-        written: written.map((file) => file.path),
-        enable: shellLine(plan.enable),
-        reloaded: reload?.ok ?? null,
-        unset_variables: unset,
-      });
-    for (const file of written) process.stdout.write(`${pc.green("wrote")} ${file.path}\n`);
-    if (reload && !reload.ok) process.stderr.write(`${pc.yellow("note:")} ${reload.message}\n`);
-    if (unset.length)
-      process.stderr.write(
-        `${pc.yellow("note:")} rig.yaml references ${unset.join(", ")}, not set here: set ${unset.length > 1 ? "them" : "it"} and run rig service install again\n`,
-      );
-    if (running)
-      process.stdout.write(
-        `the gateway runs now outside the service (pid ${running.pid}): stop it first with rig gateway stop\n`,
-      );
-    process.stdout.write(`enable and start it: ${pc.bold(shellLine(plan.enable))}\n`);
+    installService(plan, {
+      json: Boolean(args.json),
+      facts: { unset_variables: unset },
+      notes: [
+        ...(unset.length
+          ? [
+              `rig.yaml references ${unset.join(", ")}, not set here: set ${unset.length > 1 ? "them" : "it"} and run rig service install again`,
+            ]
+          : []),
+        ...(running
+          ? [
+              `the gateway runs now outside the service (pid ${running.pid}): stop it first with rig gateway stop`,
+            ]
+          : []),
+      ],
+    });
   },
 });
 
@@ -132,7 +133,7 @@ const uninstall = defineCommand({
       return;
     }
     checkOwnership(plan, spec);
-    removeService(plan, { dryRun: Boolean(args["dry-run"]), json: Boolean(args.json), note: pc.yellow });
+    removeService(plan, { dryRun: Boolean(args["dry-run"]), json: Boolean(args.json) });
   },
 });
 

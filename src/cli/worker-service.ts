@@ -9,7 +9,14 @@ import { portHolder } from "../system/ports.ts";
 import { shellLine } from "../system/shell.ts";
 import { pc } from "./colors.ts";
 import { jsonArg, printJson, RigError } from "./common.ts";
-import { onDisk, plannedFiles, removeService, runManager, shownFile, writeFiles } from "./service-files.ts";
+import {
+  installService,
+  onDisk,
+  plannedFiles,
+  removeService,
+  runManager,
+  shownFile,
+} from "./service-files.ts";
 import { DEFAULT_WORKER_PORT, listenArgs, workerOptions, workerPort } from "./worker-options.ts";
 
 // `rig worker install | uninstall | status`: `rig worker run` as a systemd user unit or launchd agent,
@@ -80,33 +87,26 @@ export const install = defineCommand({
       return;
     }
     checkOwnership(plan, options.port);
-    const written = plannedFiles(plan);
-    writeFiles(written);
-    const reload = plan.reload.length ? runManager(plan.reload) : undefined;
     const rpcServer = findRpcServer() ?? null;
     // Who listens on the port (Linux tells): not a bind test, which fails too for an address that is
     // not up yet (a VPN's), and the service will start later.
     const holder = portHolder(options.port);
-    if (args.json)
-      return printJson({
-        manager: plan.manager,
-        written: written.map((file) => file.path),
-        enable: shellLine(plan.enable),
-        reloaded: reload?.ok ?? null,
-        rpc_server: rpcServer,
-        port_taken_by: holder ?? null,
-      });
-    for (const file of written) process.stdout.write(`${pc.green("wrote")} ${file.path}\n`);
-    if (reload && !reload.ok) process.stderr.write(`${pc.yellow("note:")} ${reload.message}\n`);
-    if (!rpcServer)
-      process.stderr.write(
-        `${pc.yellow("note:")} rpc-server is neither on PATH nor in rig's cache: the service fails until \`rig install llama.cpp --rpc\` builds it\n`,
-      );
-    if (holder)
-      process.stderr.write(
-        `${pc.yellow("note:")} port ${options.port} is in use now by pid ${holder.pid} (${holder.command.slice(0, 80)}): the service fails until it is free (a \`rig worker run\` in a terminal? stop it first)\n`,
-      );
-    process.stdout.write(`enable and start it: ${pc.bold(shellLine(plan.enable))}\n`);
+    installService(plan, {
+      json: Boolean(args.json),
+      facts: { rpc_server: rpcServer, port_taken_by: holder ?? null },
+      notes: [
+        ...(rpcServer
+          ? []
+          : [
+              "rpc-server is neither on PATH nor in rig's cache: the service fails until `rig install llama.cpp --rpc` builds it",
+            ]),
+        ...(holder
+          ? [
+              `port ${options.port} is in use now by pid ${holder.pid} (${holder.command.slice(0, 80)}): the service fails until it is free (a \`rig worker run\` in a terminal? stop it first)`,
+            ]
+          : []),
+      ],
+    });
   },
 });
 
@@ -125,7 +125,7 @@ export const uninstall = defineCommand({
       return;
     }
     checkOwnership(plan, port);
-    removeService(plan, { dryRun: Boolean(args["dry-run"]), json: Boolean(args.json), note: pc.yellow });
+    removeService(plan, { dryRun: Boolean(args["dry-run"]), json: Boolean(args.json) });
   },
 });
 
