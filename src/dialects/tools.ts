@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Json } from "./types.ts";
+import type { Json, TranslationContext } from "./types.ts";
 
 const MAX_TOOL_NAME = 64;
 
@@ -86,7 +86,48 @@ export function definedFields(body: Json, names: Record<string, string>): Json {
   );
 }
 
-/** A streamed Chat request that asks for usage in its last chunk (the clients' final events need it). */
-export function chatStreaming(body: Json): Json {
-  return body.stream ? { stream: true, stream_options: { include_usage: true } } : {};
+/** What a dialect's request translator found in the client's request, in Chat terms. */
+export interface TranslatedParts {
+  /** The system prompt, put first. */
+  system: string;
+  /** The conversation as Chat messages, before merging. */
+  messages: Json[];
+  tools: Json[];
+  /** Chat settings: sampling, limits, tool choice, the template's thinking switch. */
+  settings: Json;
+  toolNames: Map<string, string>;
+  inputTokens: number;
+  thinking: boolean;
+  echo?: Json;
+}
+
+/**
+ * The Chat request every translator sends (messages merged, tools only when there are any, usage asked
+ * for in a stream's last chunk, which the clients' final events need) and the context its answer needs.
+ */
+export function translatedRequest(
+  body: Json,
+  parts: TranslatedParts,
+): { chat: Json; context: TranslationContext } {
+  const messages = normaliseMessages([
+    ...(parts.system ? [{ role: "system", content: parts.system }] : []),
+    ...(parts.messages as ChatMessage[]),
+  ]);
+  return {
+    chat: {
+      model: body.model,
+      messages,
+      ...(parts.tools.length ? { tools: parts.tools } : {}),
+      ...parts.settings,
+      ...(body.stream ? { stream: true, stream_options: { include_usage: true } } : {}),
+    },
+    context: {
+      model: String(body.model ?? ""),
+      toolNames: parts.toolNames,
+      toolsOffered: parts.tools.length > 0,
+      inputTokens: parts.inputTokens,
+      thinking: parts.thinking,
+      ...(parts.echo ? { echo: parts.echo } : {}),
+    },
+  };
 }

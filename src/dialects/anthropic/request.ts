@@ -1,11 +1,4 @@
-import {
-  chatStreaming,
-  contentText,
-  definedFields,
-  estimateTokens,
-  normaliseMessages,
-  runtimeToolName,
-} from "../tools.ts";
+import { contentText, definedFields, estimateTokens, runtimeToolName, translatedRequest } from "../tools.ts";
 import type { Json, TranslationContext } from "../types.ts";
 
 type Block = Json & { type?: string };
@@ -101,10 +94,6 @@ function toolChoice(choice: Json | undefined): unknown {
 export function messagesToChat(body: Json): { chat: Json; context: TranslationContext } {
   const toolNames = new Map<string, string>();
   const system = systemText(body.system);
-  const messages = normaliseMessages([
-    ...(system ? [{ role: "system", content: system }] : []),
-    ...toChatMessages((body.messages as Json[] | undefined) ?? [], toolNames),
-  ] as Array<{ role: string }>);
   const tools = ((body.tools as Block[] | undefined) ?? [])
     .filter((tool) => tool.input_schema || tool.type === "custom" || tool.type === undefined)
     .map((tool) => ({
@@ -115,32 +104,26 @@ export function messagesToChat(body: Json): { chat: Json; context: TranslationCo
         parameters: tool.input_schema ?? { type: "object" },
       },
     }));
-  const thinking = body.thinking as { type?: string; budget_tokens?: number } | undefined;
-  const chat: Json = {
-    model: body.model,
-    messages,
-    ...definedFields(body, {
-      max_tokens: "max_tokens",
-      temperature: "temperature",
-      top_p: "top_p",
-      top_k: "top_k",
-      stop: "stop_sequences",
-    }),
-    ...(tools.length ? { tools } : {}),
-    ...(tools.length && body.tool_choice ? { tool_choice: toolChoice(body.tool_choice as Json) } : {}),
-    ...thinkingSwitch(thinking?.type),
-    ...chatStreaming(body),
-  };
-  return {
-    chat,
-    context: {
-      model: String(body.model ?? ""),
-      toolNames,
-      toolsOffered: tools.length > 0,
-      inputTokens: estimateTokens({ system, messages: body.messages, tools: body.tools }),
-      thinking: thinking?.type === "enabled" || thinking?.type === "adaptive",
+  const thinking = (body.thinking as { type?: string } | undefined)?.type;
+  return translatedRequest(body, {
+    system,
+    messages: toChatMessages((body.messages as Json[] | undefined) ?? [], toolNames),
+    tools,
+    settings: {
+      ...definedFields(body, {
+        max_tokens: "max_tokens",
+        temperature: "temperature",
+        top_p: "top_p",
+        top_k: "top_k",
+        stop: "stop_sequences",
+      }),
+      ...(tools.length && body.tool_choice ? { tool_choice: toolChoice(body.tool_choice as Json) } : {}),
+      ...thinkingSwitch(thinking),
     },
-  };
+    toolNames,
+    inputTokens: estimateTokens({ system, messages: body.messages, tools: body.tools }),
+    thinking: thinking === "enabled" || thinking === "adaptive",
+  });
 }
 
 /** `count_tokens` for a runtime that cannot count: an estimate from the request's size. */

@@ -1,4 +1,4 @@
-import { chatStreaming, estimateTokens, normaliseMessages, runtimeToolName } from "../tools.ts";
+import { estimateTokens, runtimeToolName, translatedRequest } from "../tools.ts";
 import type { Json, TranslationContext } from "../types.ts";
 import { jsonNames, jsonSchemaOf } from "./proto.ts";
 
@@ -174,12 +174,7 @@ function generationFields(config: GenerationConfig): Json {
 export function geminiToChat(request: Json): { chat: Json; context: TranslationContext } {
   const body = jsonNames(request);
   const toolNames = new Map<string, string>();
-  const system = textOf(partsOf(body.systemInstruction));
   const contents = (body.contents as Content[] | undefined) ?? [];
-  const messages = normaliseMessages([
-    ...(system ? [{ role: "system", content: system }] : []),
-    ...toChatMessages(contents, toolNames),
-  ] as Array<{ role: string }>);
   const calling = (
     body.toolConfig as { functionCallingConfig?: { mode?: string; allowedFunctionNames?: string[] } }
   )?.functionCallingConfig;
@@ -187,24 +182,15 @@ export function geminiToChat(request: Json): { chat: Json; context: TranslationC
   const tools = toChatTools(body.tools, allowed, toolNames);
   const choice = tools.length ? toolChoice(calling?.mode, allowed, toolNames) : undefined;
   const config = (body.generationConfig ?? {}) as GenerationConfig;
-  const chat: Json = {
-    model: body.model,
-    messages,
-    ...generationFields(config),
-    ...(tools.length ? { tools } : {}),
-    ...(choice ? { tool_choice: choice } : {}),
-    ...chatStreaming(body),
-  };
-  return {
-    chat,
-    context: {
-      model: String(body.model ?? ""),
-      toolNames,
-      toolsOffered: tools.length > 0,
-      inputTokens: countInput(body),
-      thinking: config.thinkingConfig?.includeThoughts === true,
-    },
-  };
+  return translatedRequest(body, {
+    system: textOf(partsOf(body.systemInstruction)),
+    messages: toChatMessages(contents, toolNames),
+    tools,
+    settings: { ...generationFields(config), ...(choice ? { tool_choice: choice } : {}) },
+    toolNames,
+    inputTokens: countInput(body),
+    thinking: config.thinkingConfig?.includeThoughts === true,
+  });
 }
 
 function countInput(body: Json): number {

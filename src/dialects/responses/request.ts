@@ -1,11 +1,4 @@
-import {
-  chatStreaming,
-  contentText,
-  definedFields,
-  estimateTokens,
-  normaliseMessages,
-  runtimeToolName,
-} from "../tools.ts";
+import { contentText, definedFields, estimateTokens, runtimeToolName, translatedRequest } from "../tools.ts";
 import type { Json, TranslationContext } from "../types.ts";
 
 type Item = Json & { type?: string };
@@ -90,43 +83,29 @@ function echoed(body: Json): Json {
 export function responsesToChat(body: Json): { chat: Json; context: TranslationContext } {
   const toolNames = new Map<string, string>();
   const instructions = typeof body.instructions === "string" ? body.instructions : "";
-  const messages = normaliseMessages([
-    ...(instructions ? [{ role: "system", content: instructions }] : []),
-    ...toChatMessages(body.input, toolNames),
-  ] as Array<{ role: string }>);
   const tools = toChatTools((body.tools as Item[] | undefined) ?? [], toolNames);
   const effort = (body.reasoning as { effort?: string } | undefined)?.effort;
+  const thinking = Boolean(effort && !["none", "minimal"].includes(effort));
   const choice = body.tool_choice as string | Json | undefined;
-  const chat: Json = {
-    model: body.model,
-    messages,
-    ...definedFields(body, { max_tokens: "max_output_tokens", temperature: "temperature", top_p: "top_p" }),
-    ...(tools.length ? { tools } : {}),
-    ...(tools.length && choice
-      ? {
-          tool_choice:
-            typeof choice === "string" ? choice : { type: "function", function: { name: choice.name } },
-        }
-      : {}),
-    ...(effort
-      ? {
-          reasoning_effort: effort,
-          chat_template_kwargs: { enable_thinking: !["none", "minimal"].includes(effort) },
-        }
-      : {}),
-    ...chatStreaming(body),
-  };
-  return {
-    chat,
-    context: {
-      model: String(body.model ?? ""),
-      toolNames,
-      toolsOffered: tools.length > 0,
-      inputTokens: estimateTokens({ instructions, input: body.input, tools: body.tools }),
-      thinking: Boolean(effort && !["none", "minimal"].includes(effort)),
-      echo: echoed(body),
+  return translatedRequest(body, {
+    system: instructions,
+    messages: toChatMessages(body.input, toolNames),
+    tools,
+    settings: {
+      ...definedFields(body, { max_tokens: "max_output_tokens", temperature: "temperature", top_p: "top_p" }),
+      ...(tools.length && choice
+        ? {
+            tool_choice:
+              typeof choice === "string" ? choice : { type: "function", function: { name: choice.name } },
+          }
+        : {}),
+      ...(effort ? { reasoning_effort: effort, chat_template_kwargs: { enable_thinking: thinking } } : {}),
     },
-  };
+    toolNames,
+    inputTokens: estimateTokens({ instructions, input: body.input, tools: body.tools }),
+    thinking,
+    echo: echoed(body),
+  });
 }
 
 /** Codex opens a session with an empty request: answer it without waking a model. */
