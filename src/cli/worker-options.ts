@@ -19,6 +19,19 @@ export interface WorkerOptions {
   cache: boolean;
 }
 
+/** The options as flags: rpc-server's own, which `rig worker run` takes by the same names. */
+export function workerFlags(options: WorkerOptions): string[] {
+  return [
+    "--host",
+    options.host,
+    "--port",
+    String(options.port),
+    ...(options.device ? ["--device", options.device] : []),
+    ...(options.threads ? ["--threads", String(options.threads)] : []),
+    ...(options.cache ? ["--cache"] : []),
+  ];
+}
+
 function portOf(text: string): number {
   const port = Number(text);
   if (!Number.isInteger(port) || port < 1 || port > 65_535)

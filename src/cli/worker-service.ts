@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { defineCommand } from "citty";
 import { findRpcServer } from "../install/llama-cpp.ts";
 import { managerFor, type ServicePlan, servicePlan } from "../service/index.ts";
-import { type WorkerSpecInput, workerServiceName, workerServiceSpec } from "../service/spec.ts";
+import { workerServiceName, workerServiceSpec } from "../service/spec.ts";
 import { portHolder } from "../system/ports.ts";
 import { shellLine } from "../system/shell.ts";
 import { pc } from "./colors.ts";
@@ -17,7 +17,14 @@ import {
   runManager,
   shownFile,
 } from "./service-files.ts";
-import { DEFAULT_WORKER_PORT, listenArgs, workerOptions, workerPort } from "./worker-options.ts";
+import {
+  DEFAULT_WORKER_PORT,
+  listenArgs,
+  type WorkerOptions,
+  workerFlags,
+  workerOptions,
+  workerPort,
+} from "./worker-options.ts";
 
 // `rig worker install | uninstall | status`: `rig worker run` as a systemd user unit or launchd agent,
 // one per port (rig-worker-<port>.service, rig.worker-<port>). A worker host may have no rig home, so
@@ -41,9 +48,10 @@ function manager() {
 }
 
 /** The plan for a worker with these options, run by the node and rig script running now. */
-function planFor(options: Omit<WorkerSpecInput, "node" | "script" | "logFile" | "env">): ServicePlan {
+function planFor(options: WorkerOptions & { insecureNetwork: boolean }): ServicePlan {
   const spec = workerServiceSpec({
-    ...options,
+    port: options.port,
+    args: [...workerFlags(options), ...(options.insecureNetwork ? ["--insecure-network"] : [])],
     node: process.execPath,
     script: realpathSync(process.argv[1]!),
     // launchd's log (systemd keeps it in the journal): where macOS keeps a user's logs.

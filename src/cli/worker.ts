@@ -6,7 +6,7 @@ import { describeHolder, listenError } from "../system/ports.ts";
 import { sleep } from "../system/process.ts";
 import { pc } from "./colors.ts";
 import { jsonArg, RigError } from "./common.ts";
-import { listenArgs, type WorkerOptions, workerOptions } from "./worker-options.ts";
+import { listenArgs, workerFlags, workerOptions } from "./worker-options.ts";
 
 // `rig worker run`: llama.cpp's rpc-server on a host that lends its memory and compute to a llama-server
 // elsewhere (that server's `rpc:` names this host in `workers:`). The RPC protocol has no authentication
@@ -43,20 +43,6 @@ async function checkListenable(host: string, port: number): Promise<void> {
   throw new RigError(`cannot listen on ${host}:${port} (${problem})`);
 }
 
-/** rpc-server's argv for these options. */
-export function rpcServerArgv(executable: string, options: WorkerOptions): string[] {
-  return [
-    executable,
-    "--host",
-    options.host,
-    "--port",
-    String(options.port),
-    ...(options.device ? ["--device", options.device] : []),
-    ...(options.threads ? ["--threads", String(options.threads)] : []),
-    ...(options.cache ? ["--cache"] : []),
-  ];
-}
-
 /** Waits until the worker accepts connections; false when it exited or took too long. */
 async function listening(host: string, port: number, exited: () => boolean): Promise<boolean> {
   const reachable = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
@@ -84,7 +70,7 @@ const run = defineCommand({
       );
     const endpoint = `${options.host}:${options.port}`;
     await checkListenable(options.host, options.port);
-    const argv = rpcServerArgv(executable, options);
+    const argv = [executable, ...workerFlags(options)];
     // Its output is the worker's log (devices, connections); rig's own lines go to stderr around it.
     const child = spawn(argv[0]!, argv.slice(1), {
       stdio: ["ignore", args.json ? "ignore" : "inherit", "inherit"],

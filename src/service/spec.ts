@@ -119,12 +119,9 @@ export function serviceSpec(input: SpecInput): GatewaySpec {
 }
 
 export interface WorkerSpecInput {
-  host: string;
   port: number;
-  device?: string;
-  threads?: number;
-  cache: boolean;
-  insecureNetwork: boolean;
+  /** The arguments of `rig worker run`, as the CLI checked and wrote them. */
+  args: string[];
   node: string;
   script: string;
   logFile: string;
@@ -142,20 +139,7 @@ export function workerServiceSpec(input: WorkerSpecInput): WorkerSpec {
     role: "worker",
     name: workerServiceName(input.port),
     title: `rig worker (llama.cpp rpc-server) on port ${input.port}`,
-    argv: [
-      input.node,
-      input.script,
-      "worker",
-      "run",
-      "--host",
-      input.host,
-      "--port",
-      String(input.port),
-      ...(input.device ? ["--device", input.device] : []),
-      ...(input.threads ? ["--threads", String(input.threads)] : []),
-      ...(input.cache ? ["--cache"] : []),
-      ...(input.insecureNetwork ? ["--insecure-network"] : []),
-    ],
+    argv: [input.node, input.script, "worker", "run", ...input.args],
     // rpc-server is found on PATH or in rig's cache, and sees the devices CUDA_VISIBLE_DEVICES leaves it.
     env: { PATH: input.env.PATH ?? "/usr/local/bin:/usr/bin:/bin", ...picked(input.env, PASSED_THROUGH) },
     secretEnv: {},

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { parse as parsePlist } from "plist";
+import { workerFlags } from "../../src/cli/worker-options.ts";
 import { servicePlan } from "../../src/service/index.ts";
 import { renderLaunchdPlist } from "../../src/service/launchd.ts";
 import { serviceSpec, workerServiceSpec } from "../../src/service/spec.ts";
@@ -28,12 +29,11 @@ function verifyUnit(path: string): string {
 }
 
 const everyOption = workerServiceSpec({
-  host: "10.0.0.2",
   port: 50077,
-  device: "CUDA0,CUDA1",
-  threads: 6,
-  cache: true,
-  insecureNetwork: true,
+  args: [
+    ...workerFlags({ host: "10.0.0.2", port: 50077, device: "CUDA0,CUDA1", threads: 6, cache: true }),
+    "--insecure-network",
+  ],
   node: process.execPath,
   script: "/opt/rig's $HOME/dist/main.mjs",
   logFile: "/Users/someone/Library/Logs/rig-worker-50077.log",
