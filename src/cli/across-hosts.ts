@@ -1,7 +1,7 @@
 import type { Config, Server } from "../config/loader.ts";
 import { launchPlan } from "../runtimes/plan.ts";
 import type { NodeCommands } from "../runtimes/types.ts";
-import { answers } from "../supervisor/preflight.ts";
+import { silentWorkers } from "../supervisor/preflight.ts";
 import { shellLine } from "../system/shell.ts";
 import { pc } from "./colors.ts";
 import { table } from "./table.ts";
@@ -34,10 +34,10 @@ export function workerRows(config: Config, answered: ReadonlySet<string>): Worke
 /** Asks every worker at once whether it accepts a connection now (each within the preflight's bound). */
 export async function workerStatuses(config: Config): Promise<WorkerStatus[]> {
   const workers = Object.values(config.workers);
-  const answered = await Promise.all(workers.map((worker) => answers(worker.host, worker.port)));
+  const silent = new Set(await silentWorkers(workers));
   return workerRows(
     config,
-    new Set(workers.filter((_, index) => answered[index]).map((worker) => worker.name)),
+    new Set(workers.filter((worker) => !silent.has(worker)).map((worker) => worker.name)),
   );
 }
 

@@ -6,21 +6,20 @@ import { harnessFor } from "../harnesses/index.ts";
 import { agentBin, agentPin, compareVersions, packageVersionOf } from "../install/agents.ts";
 import { runtimeFor } from "../runtimes/index.ts";
 import {
-  answers,
   missingExecutable,
   missingModel,
   notFoundMessage,
   type PreflightProblem,
+  silentWorkers,
   takenPort,
   workersDownProblem,
 } from "../supervisor/preflight.ts";
+import { isLoopbackHost } from "../system/loopback.ts";
 import { describeHolder, isPortFree } from "../system/ports.ts";
 import { which } from "../system/which.ts";
 import { pc } from "./colors.ts";
 import { homeArg, jsonArg, printJson } from "./common.ts";
 import { cachedBuild } from "./install.ts";
-
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
 
 /** Everything about this machine that would stop the config from running: executables, model files, ports. */
 export async function machineProblems(config: Config): Promise<Problem[]> {
@@ -62,7 +61,7 @@ export async function machineProblems(config: Config): Promise<Problem[]> {
     const problem = await takenPort(server, server.port);
     if (problem) problems.push(fromPreflight(problem));
   }
-  if (!LOOPBACK.has(config.gateway.host) && !config.gateway.apiKey) {
+  if (!isLoopbackHost(config.gateway.host) && !config.gateway.apiKey) {
     problems.push({
       level: "warning",
       code: "gateway-open",
@@ -118,7 +117,7 @@ export async function machineProblems(config: Config): Promise<Problem[]> {
 async function workerProblems(config: Config): Promise<Problem[]> {
   const problems: Problem[] = [];
   const workers = Object.values(config.workers);
-  const open = workers.filter((worker) => !LOOPBACK.has(worker.host));
+  const open = workers.filter((worker) => !isLoopbackHost(worker.host));
   if (open.length) {
     problems.push({
       level: "warning",
@@ -130,8 +129,7 @@ async function workerProblems(config: Config): Promise<Problem[]> {
   const used = workers.filter((worker) =>
     Object.values(config.servers).some((server) => server.rpc.includes(worker.name)),
   );
-  const answered = await Promise.all(used.map((worker) => answers(worker.host, worker.port)));
-  const down = workersDownProblem(used.filter((_, index) => !answered[index]));
+  const down = workersDownProblem(await silentWorkers(used));
   if (down)
     problems.push({
       level: "warning",

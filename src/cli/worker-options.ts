@@ -1,13 +1,13 @@
+import { isLoopbackHost } from "../system/loopback.ts";
 import { UsageError } from "./common.ts";
 
 // What `rig worker run` and `rig worker install` both take and check: where and how rpc-server listens.
 
 export const DEFAULT_WORKER_PORT = 50052;
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
 
 /** Why rig will not listen on `host`, or undefined when it may. */
-export function bindRefusal(host: string, insecureNetwork: boolean): string | undefined {
-  if (LOOPBACK.has(host) || insecureNetwork) return undefined;
+function bindRefusal(host: string, insecureNetwork: boolean): string | undefined {
+  if (isLoopbackHost(host) || insecureNetwork) return undefined;
   return `refusing to listen on ${host}: llama.cpp's rpc-server has no authentication and no encryption, so anyone who reaches ${host} can use this machine's memory and compute through it. On a network only you use (a private LAN, a VPN such as WireGuard or Tailscale) add --insecure-network; otherwise keep 127.0.0.1 and reach it through an SSH tunnel (ssh -L)`;
 }
 

@@ -1,8 +1,7 @@
 import { spawn } from "node:child_process";
 import { defineCommand } from "citty";
 import { findRpcServer } from "../install/llama-cpp.ts";
-import { answers } from "../supervisor/preflight.ts";
-import { describeHolder, listenError } from "../system/ports.ts";
+import { answers, describeHolder, listenError } from "../system/ports.ts";
 import { sleep } from "../system/process.ts";
 import { pc } from "./colors.ts";
 import { jsonArg, RigError } from "./common.ts";

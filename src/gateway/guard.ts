@@ -1,6 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
-import { isIP } from "node:net";
+import { isLoopbackHost } from "../system/loopback.ts";
 
 /** Who may talk to the gateway: derived from rig.yaml and the machine once per config. */
 export interface AccessPolicy {
@@ -40,13 +40,6 @@ function hostnameOf(host: string): string {
   if (bracketed) return bracketed[1]!.toLowerCase();
   const colons = host.split(":").length - 1;
   return (colons === 1 ? host.slice(0, host.lastIndexOf(":")) : host).toLowerCase();
-}
-
-/** Loopback by name or address: what a DNS-rebinding page can never present as its own Host. */
-export function isLoopbackHost(name: string): boolean {
-  if (name === "localhost" || name.endsWith(".localhost")) return true;
-  if (isIP(name) === 4) return name.startsWith("127.");
-  return name === "::1" || name === "0:0:0:0:0:0:0:1";
 }
 
 function hostAllowed(host: string | undefined, policy: AccessPolicy): boolean {

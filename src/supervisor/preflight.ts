@@ -1,10 +1,9 @@
 import { existsSync } from "node:fs";
-import { connect } from "node:net";
 import type { Config, Server, Worker } from "../config/loader.ts";
 import type { KeyPath } from "../config/problems.ts";
 import { executableKey, executableOf, modelIsPath, runtimeFor } from "../runtimes/index.ts";
 import { launchPlan } from "../runtimes/plan.ts";
-import { describeHolder, isPortFree } from "../system/ports.ts";
+import { answers, describeHolder, isPortFree } from "../system/ports.ts";
 import { which } from "../system/which.ts";
 
 // The checks a start makes before it runs anything, shared with `rig doctor`: what doctor reports is
@@ -75,27 +74,10 @@ export async function takenPort(server: Server, port: number): Promise<Preflight
 }
 
 /** How long a worker has to accept a connection before it counts as down. */
-export const WORKER_ANSWER_MS = 2000;
-
-/**
- * Whether something accepts a TCP connection at host:port within the bound. rpc-server serves one
- * client at a time, but the kernel accepts into its backlog, so a worker busy with a head still answers.
- */
-export function answers(host: string, port: number, timeoutMs = WORKER_ANSWER_MS): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    const done = (answered: boolean) => {
-      socket.destroy();
-      resolve(answered);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-  });
-}
+const WORKER_ANSWER_MS = 2000;
 
 /** The workers (`workers:`) a server's `rpc:` names, in its order. */
-export function workersOf(config: Config, server: Server): Worker[] {
+function workersOf(config: Config, server: Server): Worker[] {
   return server.rpc.flatMap((name) => config.workers[name] ?? []);
 }
 
@@ -113,7 +95,13 @@ export function workersDownProblem(down: readonly Worker[]): PreflightProblem | 
 
 /** The rpc workers a llama.cpp server is split across that do not accept a connection now. */
 export async function downWorkers(config: Config, server: Server): Promise<PreflightProblem | undefined> {
-  const workers = workersOf(config, server);
-  const answered = await Promise.all(workers.map((worker) => answers(worker.host, worker.port)));
-  return workersDownProblem(workers.filter((_, index) => !answered[index]));
+  return workersDownProblem(await silentWorkers(workersOf(config, server)));
+}
+
+/** The workers that do not accept a connection now, asked all at once, each within the same bound. */
+export async function silentWorkers(workers: readonly Worker[]): Promise<Worker[]> {
+  const answered = await Promise.all(
+    workers.map((worker) => answers(worker.host, worker.port, WORKER_ANSWER_MS)),
+  );
+  return workers.filter((_, index) => !answered[index]);
 }

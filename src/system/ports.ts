@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 
 /** Whether host:port can be bound right now. */
 export async function isPortFree(host: string, port: number): Promise<boolean> {
@@ -12,6 +12,23 @@ export function listenError(host: string, port: number): Promise<string | undefi
     const server = createServer();
     server.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
     server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(undefined)));
+  });
+}
+
+/**
+ * Whether something accepts a TCP connection at host:port within the bound. rpc-server serves one
+ * client at a time, but the kernel accepts into its backlog, so a worker busy with a head still answers.
+ */
+export function answers(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (answered: boolean) => {
+      socket.destroy();
+      resolve(answered);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
   });
 }
 
@@ -79,7 +96,13 @@ export function portHolder(port: number): PortHolder | undefined {
   return undefined;
 }
 
+/** A port's holder as messages name it: its pid and the start of its command line. */
+export function holderText(holder: PortHolder): string {
+  return `pid ${holder.pid} (${holder.command.slice(0, 80)})`;
+}
+
+/** Who listens on a port, as messages name it; "another process" where that cannot be told. */
 export function describeHolder(port: number): string {
   const holder = portHolder(port);
-  return holder ? `pid ${holder.pid} (${holder.command.slice(0, 80)})` : "another process";
+  return holder ? holderText(holder) : "another process";
 }

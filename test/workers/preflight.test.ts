@@ -3,9 +3,10 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:net";
 import { after, before, test } from "node:test";
+import { machineProblems } from "../../src/cli/doctor.ts";
 import { loadConfig } from "../../src/config/loader.ts";
-import { answers, downWorkers, missingExecutable } from "../../src/supervisor/preflight.ts";
-import { freePort } from "../../src/system/ports.ts";
+import { downWorkers, missingExecutable } from "../../src/supervisor/preflight.ts";
+import { answers, freePort } from "../../src/system/ports.ts";
 
 let listening: Server;
 let openPort: number;
@@ -88,5 +89,34 @@ servers:
   assert.match(
     missingExecutable(config, config.servers.alone!)!.message,
     /`rig install llama\.cpp` builds it$/,
+  );
+});
+
+test("doctor warns about a worker beyond loopback and about a used worker that is down", async () => {
+  const config = await loadConfig({
+    home: "/nonexistent/rig-workers-preflight",
+    env: { HOME: "/nonexistent" },
+    text: `
+workers:
+  near: { host: 127.0.0.2, port: ${openPort} }
+  lan: { host: 192.0.2.1 }
+  down: { host: 127.0.0.1, port: ${closedPort} }
+servers:
+  split: { runtime: llama.cpp, model: /models/big.gguf, rpc: [down] }
+`,
+  });
+  const problems = await machineProblems(config);
+  const open = problems.filter((problem) => problem.code === "worker-open");
+  assert.equal(open.length, 1);
+  assert.match(
+    open[0]!.message,
+    /^worker lan \(192\.0\.2\.1:50052\): llama\.cpp's rpc-server has no authentication/,
+  );
+  const down = problems.filter((problem) => problem.code === "worker-down");
+  assert.equal(down.length, 1);
+  assert.equal(down[0]!.level, "warning");
+  assert.equal(
+    down[0]!.message,
+    `worker down (127.0.0.1:${closedPort}) does not answer: start it with \`rig worker run\` on that host (a server split onto it fails to start until then)`,
   );
 });

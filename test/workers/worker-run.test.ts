@@ -3,8 +3,7 @@ import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { test } from "node:test";
-import { answers } from "../../src/supervisor/preflight.ts";
-import { freePort } from "../../src/system/ports.ts";
+import { answers, freePort } from "../../src/system/ports.ts";
 import { isAlive } from "../../src/system/process.ts";
 import { RIG_MAIN, rig } from "../support/cli.ts";
 import { firstLine } from "../support/lines.ts";
@@ -35,7 +34,7 @@ test("runs rpc-server on loopback until Ctrl-C, which stops it too", async () =>
     };
     assert.equal(ready.listening, `127.0.0.1:${port}`);
     assert.deepEqual(ready.argv.slice(1), ["--host", "127.0.0.1", "--port", String(port)]);
-    assert.equal(await answers("127.0.0.1", port), true);
+    assert.equal(await answers("127.0.0.1", port, 2000), true);
     child.kill("SIGINT");
     const [code] = await once(child, "exit");
     assert.equal(code, 0);
