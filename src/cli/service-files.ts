@@ -1,15 +1,32 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
-import type { ServiceFile, ServicePlan } from "../service/index.ts";
+import { managerFor, type ServiceFile, type ServiceManager, type ServicePlan } from "../service/index.ts";
 import { writtenByRig } from "../service/spec.ts";
 import { writeFileAtomic } from "../system/atomic-write.ts";
 import { shellLine } from "../system/shell.ts";
 import { pc } from "./colors.ts";
-import { printJson } from "./common.ts";
+import { printJson, RigError } from "./common.ts";
 
 // The effects `rig service` and `rig worker install|uninstall|status` share: reading, writing and removing
 // the files a ServicePlan names, and asking the service manager.
+
+export const dryRunArg = {
+  "dry-run": { type: "boolean", description: "print what would be written or removed, change nothing" },
+} as const;
+
+/**
+ * The service manager of this platform; elsewhere `command` refuses, and says to run `foreground`
+ * (the command it would have installed) under the user's own supervisor.
+ */
+export function serviceManager(command: string, foreground: string): ServiceManager {
+  const found = managerFor(process.platform);
+  if (!found)
+    throw new RigError(
+      `${command} writes systemd (Linux) and launchd (macOS) services; on ${process.platform}, run \`${foreground}\` under your own supervisor`,
+    );
+  return found;
+}
 
 export interface OnDisk {
   text: string;
@@ -24,6 +41,19 @@ export function onDisk(plan: ServicePlan): OnDisk | undefined {
   if (!existsSync(plan.service.path)) return undefined;
   const text = readFileSync(plan.service.path, "utf8");
   return { text, ours: writtenByRig(text), same: text.includes(plan.identity) };
+}
+
+/**
+ * Refuses to replace or remove a file rig did not write (`pick`: how to choose another file), or one
+ * rig wrote for something else (`other`: what it is and what to do, after its path).
+ */
+export function checkOwnership(plan: ServicePlan, messages: { pick: string; other: string }): void {
+  const existing = onDisk(plan);
+  if (existing && !existing.ours)
+    throw new RigError(
+      `${plan.service.path} was not written by rig; rig leaves it alone (move it, or ${messages.pick})`,
+    );
+  if (existing && !existing.same) throw new RigError(`${plan.service.path} ${messages.other}`);
 }
 
 /** The plan's files: the unit or plist, and the environment file when there is one. */
@@ -45,7 +75,7 @@ export function existingFiles(plan: ServicePlan): string[] {
     .filter((path) => existsSync(path));
 }
 
-export function removeFiles(paths: string[]): void {
+function removeFiles(paths: string[]): void {
   for (const path of paths) rmSync(path, { force: true });
 }
 

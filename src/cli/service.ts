@@ -3,18 +3,21 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { defineCommand } from "citty";
 import type { Config } from "../config/loader.ts";
-import { managerFor, type ServiceFile, type ServicePlan, servicePlan } from "../service/index.ts";
+import { type ServiceFile, type ServicePlan, servicePlan } from "../service/index.ts";
 import { type GatewaySpec, referencedNames, serviceSpec } from "../service/spec.ts";
 import { shellLine } from "../system/shell.ts";
 import { pc } from "./colors.ts";
 import { homeArg, jsonArg, loadOrExit, printJson, RigError, UsageError } from "./common.ts";
 import { daemonStatus } from "./daemon-client.ts";
 import {
+  checkOwnership,
+  dryRunArg,
   installService,
   onDisk,
   plannedFiles,
   removeService,
   runManager,
+  serviceManager,
   shownFile,
 } from "./service-files.ts";
 
@@ -28,10 +31,6 @@ const serviceArgs = {
   ...jsonArg,
 } as const;
 
-const dryRunArg = {
-  "dry-run": { type: "boolean", description: "print what would be written or removed, change nothing" },
-} as const;
-
 interface Planned {
   config: Config;
   spec: GatewaySpec;
@@ -39,11 +38,7 @@ interface Planned {
 }
 
 async function planned(args: { home?: string; name?: string }): Promise<Planned> {
-  const manager = managerFor(process.platform);
-  if (!manager)
-    throw new RigError(
-      `rig service writes systemd (Linux) and launchd (macOS) services; on ${process.platform}, run \`rig gateway run\` under your own supervisor`,
-    );
+  const manager = serviceManager("rig service", "rig gateway run");
   if (args.name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(args.name))
     throw new UsageError(`--name takes letters, digits, '.', '_' and '-', not \`${args.name}\``);
   const config = await loadOrExit(args.home);
@@ -62,16 +57,11 @@ async function planned(args: { home?: string; name?: string }): Promise<Planned>
 }
 
 /** Refuses to replace or remove a file rig did not write, or one that runs another home (or a worker). */
-function checkOwnership(plan: ServicePlan, spec: GatewaySpec): void {
-  const existing = onDisk(plan);
-  if (existing && !existing.ours)
-    throw new RigError(
-      `${plan.service.path} was not written by rig; rig leaves it alone (move it, or pick --name)`,
-    );
-  if (existing && !existing.same)
-    throw new RigError(
-      `${plan.service.path} runs another rig home (or a rig worker); give this one another name: rig service install --name <name> (default ${spec.name})`,
-    );
+function checkGatewayOwnership(plan: ServicePlan, spec: GatewaySpec): void {
+  checkOwnership(plan, {
+    pick: "pick --name",
+    other: `runs another rig home (or a rig worker); give this one another name: rig service install --name <name> (default ${spec.name})`,
+  });
 }
 
 /** The files as `--dry-run` prints them: rig.yaml's variables shown as `${env:NAME}`, never their values. */
@@ -100,7 +90,7 @@ const install = defineCommand({
       for (const file of shownFiles(found)) process.stdout.write(shownFile(file, pc.dim));
       return;
     }
-    checkOwnership(plan, spec);
+    checkGatewayOwnership(plan, spec);
     const running = await daemonStatus(config).catch(() => undefined);
     const unset = unsetReferences(config, spec);
     installService(plan, {
@@ -132,7 +122,7 @@ const uninstall = defineCommand({
       process.stdout.write(`no rig service at ${plan.service.path}\n`);
       return;
     }
-    checkOwnership(plan, spec);
+    checkGatewayOwnership(plan, spec);
     removeService(plan, { dryRun: Boolean(args["dry-run"]), json: Boolean(args.json) });
   },
 });

@@ -3,18 +3,21 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { defineCommand } from "citty";
 import { findRpcServer } from "../install/llama-cpp.ts";
-import { managerFor, type ServicePlan, servicePlan } from "../service/index.ts";
+import { type ServicePlan, servicePlan } from "../service/index.ts";
 import { workerServiceName, workerServiceSpec } from "../service/spec.ts";
-import { portHolder } from "../system/ports.ts";
+import { holderText, portHolder } from "../system/ports.ts";
 import { shellLine } from "../system/shell.ts";
 import { pc } from "./colors.ts";
-import { jsonArg, printJson, RigError } from "./common.ts";
+import { jsonArg, printJson } from "./common.ts";
 import {
+  checkOwnership,
+  dryRunArg,
   installService,
   onDisk,
   plannedFiles,
   removeService,
   runManager,
+  serviceManager,
   shownFile,
 } from "./service-files.ts";
 import {
@@ -34,19 +37,6 @@ const portArg = {
   port: { type: "string", description: `the worker's port (default ${DEFAULT_WORKER_PORT})` },
 } as const;
 
-const dryRunArg = {
-  "dry-run": { type: "boolean", description: "print what would be written or removed, change nothing" },
-} as const;
-
-function manager() {
-  const found = managerFor(process.platform);
-  if (!found)
-    throw new RigError(
-      `rig worker install writes systemd (Linux) and launchd (macOS) services; on ${process.platform}, run \`rig worker run\` under your own supervisor`,
-    );
-  return found;
-}
-
 /** The plan for a worker with these options, run by the node and rig script running now. */
 function planFor(options: WorkerOptions & { insecureNetwork: boolean }): ServicePlan {
   const spec = workerServiceSpec({
@@ -58,7 +48,7 @@ function planFor(options: WorkerOptions & { insecureNetwork: boolean }): Service
     logFile: join(homedir(), "Library", "Logs", `rig-${workerServiceName(options.port)}.log`),
     env: process.env,
   });
-  return servicePlan(manager(), spec, process.env, homedir());
+  return servicePlan(serviceManager("rig worker install", "rig worker run"), spec, process.env, homedir());
 }
 
 /** The plan uninstall and status compare against: only the port says which worker's file it is. */
@@ -67,16 +57,11 @@ function planForPort(port: number): ServicePlan {
 }
 
 /** Refuses to replace or remove a file rig did not write, or a gateway's service that has the worker's name. */
-function checkOwnership(plan: ServicePlan, port: number): void {
-  const existing = onDisk(plan);
-  if (existing && !existing.ours)
-    throw new RigError(
-      `${plan.service.path} was not written by rig; rig leaves it alone (move it, or pick another --port)`,
-    );
-  if (existing && !existing.same)
-    throw new RigError(
-      `${plan.service.path} is the service of a rig home named ${workerServiceName(port)}, not a worker: pick another --port, or rename that one (rig service uninstall, then rig service install --name <name>)`,
-    );
+function checkWorkerOwnership(plan: ServicePlan, port: number): void {
+  checkOwnership(plan, {
+    pick: "pick another --port",
+    other: `is the service of a rig home named ${workerServiceName(port)}, not a worker: pick another --port, or rename that one (rig service uninstall, then rig service install --name <name>)`,
+  });
 }
 
 export const install = defineCommand({
@@ -94,7 +79,7 @@ export const install = defineCommand({
       for (const file of plannedFiles(plan)) process.stdout.write(shownFile(file, pc.dim));
       return;
     }
-    checkOwnership(plan, options.port);
+    checkWorkerOwnership(plan, options.port);
     const rpcServer = findRpcServer() ?? null;
     // Who listens on the port (Linux tells): not a bind test, which fails too for an address that is
     // not up yet (a VPN's), and the service will start later.
@@ -110,7 +95,7 @@ export const install = defineCommand({
             ]),
         ...(holder
           ? [
-              `port ${options.port} is in use now by pid ${holder.pid} (${holder.command.slice(0, 80)}): the service fails until it is free (a \`rig worker run\` in a terminal? stop it first)`,
+              `port ${options.port} is in use now by ${holderText(holder)}: the service fails until it is free (a \`rig worker run\` in a terminal? stop it first)`,
             ]
           : []),
       ],
@@ -132,7 +117,7 @@ export const uninstall = defineCommand({
       process.stdout.write(`no rig worker service at ${plan.service.path}\n`);
       return;
     }
-    checkOwnership(plan, port);
+    checkWorkerOwnership(plan, port);
     removeService(plan, { dryRun: Boolean(args["dry-run"]), json: Boolean(args.json) });
   },
 });

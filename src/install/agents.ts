@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -10,6 +9,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
+import { runTool } from "./build-tools.ts";
 import { cacheRoot } from "./llama-cpp.ts";
 
 // The agent CLIs rig's own tests run against local models, pinned: agents change their requests
@@ -150,28 +150,6 @@ export function compareVersions(a: string, b: string): number {
   return preA.localeCompare(preB, "en", { numeric: true });
 }
 
-function npm(args: string[], env: NodeJS.ProcessEnv, onLine?: (line: string) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("npm", args, { env, stdio: ["ignore", "pipe", "pipe"] });
-    const tail: string[] = [];
-    const read = (chunk: Buffer) => {
-      for (const line of chunk.toString("utf8").split("\n").filter(Boolean)) {
-        tail.push(line);
-        if (tail.length > 20) tail.shift();
-        onLine?.(line);
-      }
-    };
-    child.stdout.on("data", read);
-    child.stderr.on("data", read);
-    child.on("error", (error) =>
-      reject(new Error(`could not run npm (it comes with Node.js): ${error.message}`)),
-    );
-    child.on("close", (code) =>
-      code === 0 ? resolve() : reject(new Error(`npm ${args.join(" ")} exited ${code}\n${tail.join("\n")}`)),
-    );
-  });
-}
-
 /**
  * Installs the verified version of an agent CLI into rig's cache with npm (reporting npm's output as
  * progress); a version already there is kept as it is, and nothing is downloaded.
@@ -195,10 +173,12 @@ export async function installAgent(
   try {
     const spec = `${pin.package}@${pin.version}`;
     options.onProgress?.(`npm install ${spec}`);
-    await npm(
-      ["install", "--prefix", partial, "--no-audit", "--no-fund", "--loglevel=error", spec],
-      env,
-      options.onProgress,
+    await runTool(
+      ["npm", "install", "--prefix", partial, "--no-audit", "--no-fund", "--loglevel=error", spec],
+      {
+        env,
+        onLine: options.onProgress,
+      },
     );
     if (!existsSync(binIn(partial, pin))) throw new Error(`${spec} installed no \`${pin.bin}\``);
     if (!existsSync(path)) {

@@ -22,9 +22,17 @@ export function missingBuildTools(env: NodeJS.ProcessEnv = process.env): string[
   return TOOLS.filter((tool) => !tool.names.some((name) => which(name, env))).map((tool) => tool.install);
 }
 
-export function runTool(argv: string[], cwd: string, onLine?: (line: string) => void): Promise<void> {
+/**
+ * Runs a tool to its end, passing each line it prints to `onLine`; a failure carries its last lines,
+ * and a tool that cannot be started (not on PATH) says so by name.
+ */
+export function runTool(
+  argv: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; onLine?: (line: string) => void } = {},
+): Promise<void> {
+  const { cwd, env, onLine } = options;
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(argv[0]!, argv.slice(1), { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
     const tail: string[] = [];
     const collect = (chunk: Buffer) => {
       for (const line of chunk.toString().split("\n")) {
@@ -36,7 +44,7 @@ export function runTool(argv: string[], cwd: string, onLine?: (line: string) => 
     };
     child.stdout.on("data", collect);
     child.stderr.on("data", collect);
-    child.on("error", reject);
+    child.on("error", (error) => reject(new Error(`could not run ${argv[0]}: ${error.message}`)));
     child.on("close", (code) => {
       if (code === 0) resolve();
       else reject(new Error(`${argv.join(" ")} failed (exit ${code}):\n${tail.join("\n")}`));

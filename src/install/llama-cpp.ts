@@ -1,17 +1,9 @@
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { availableParallelism, homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { writeTinyModel } from "../demo/tiny-model.ts";
 import { llamaCpp } from "../runtimes/llama-cpp.ts";
+import { writeFileAtomic } from "../system/atomic-write.ts";
 import { which } from "../system/which.ts";
 import { missingBuildTools, runTool, withLock } from "./build-tools.ts";
 import { SMOKE_TEST, type SmokeOutcome, smokeTest } from "./llama-smoke.ts";
@@ -28,7 +20,7 @@ import {
 export { BACKENDS, type Backend, type BuildChoice } from "./llama-variants.ts";
 
 /** llama.cpp comes from the source node-llama-cpp ships as a git bundle, so the npm registry is all a build needs. */
-export const LLAMA_SOURCE_PACKAGE = "node-llama-cpp";
+const LLAMA_SOURCE_PACKAGE = "node-llama-cpp";
 export const LLAMA_SOURCE_VERSION = "3.21.1";
 
 export type BuildProgress =
@@ -78,9 +70,10 @@ function readRecord(variant: BuildVariant, env: NodeJS.ProcessEnv): BuildRecord 
 }
 
 function writeRecord(variant: BuildVariant, env: NodeJS.ProcessEnv, record: Omit<BuildRecord, "at">): void {
-  const file = join(variantDir(variant, env), "build.json");
-  writeFileSync(`${file}.${process.pid}.tmp`, JSON.stringify({ ...record, at: new Date().toISOString() }));
-  renameSync(`${file}.${process.pid}.tmp`, file);
+  writeFileAtomic(
+    join(variantDir(variant, env), "build.json"),
+    JSON.stringify({ ...record, at: new Date().toISOString() }),
+  );
 }
 
 /** A build's choice, from a backend alone (a build without rpc-server) or the whole choice. */
@@ -146,16 +139,17 @@ export async function ensureLlamaSource(
     const work = mkdtempSync(join(tmpdir(), "rig-llama-"));
     try {
       onProgress({ phase: "fetch", message: `npm pack ${LLAMA_SOURCE_PACKAGE}@${LLAMA_SOURCE_VERSION}` });
-      await runTool(["npm", "pack", `${LLAMA_SOURCE_PACKAGE}@${LLAMA_SOURCE_VERSION}`, "--silent"], work);
+      await runTool(["npm", "pack", `${LLAMA_SOURCE_PACKAGE}@${LLAMA_SOURCE_VERSION}`, "--silent"], {
+        cwd: work,
+      });
       const tarball = join(work, `${LLAMA_SOURCE_PACKAGE}-${LLAMA_SOURCE_VERSION}.tgz`);
       onProgress({ phase: "unpack", message: "extracting the llama.cpp git bundle" });
-      await runTool(["tar", "xzf", tarball, "package/llama/gitRelease.bundle"], work);
+      await runTool(["tar", "xzf", tarball, "package/llama/gitRelease.bundle"], { cwd: work });
       const partial = `${source}.partial`;
       rmSync(partial, { recursive: true, force: true });
-      await runTool(
-        ["git", "clone", "--quiet", join(work, "package/llama/gitRelease.bundle"), partial],
-        work,
-      );
+      await runTool(["git", "clone", "--quiet", join(work, "package/llama/gitRelease.bundle"), partial], {
+        cwd: work,
+      });
       rmSync(join(partial, ".git"), { recursive: true, force: true });
       renameSync(partial, source);
       return source;
@@ -329,18 +323,21 @@ async function compile(
         ...BACKENDS[backend],
         ...options,
       ],
-      source,
+      { cwd: source },
     );
     const jobs = String(Math.max(1, availableParallelism()));
     const targets = programs.map((program) => CMAKE_TARGETS[program] ?? program);
-    await runTool(["cmake", "--build", build, "--target", ...targets, "-j", jobs], source, (line) => {
-      const match = /^\[\s*(\d+)%\]/.exec(line);
-      if (match)
-        onProgress({
-          phase: "compile",
-          percent: Number(match[1]),
-          message: line.replace(/^\[\s*\d+%\]\s*/, ""),
-        });
+    await runTool(["cmake", "--build", build, "--target", ...targets, "-j", jobs], {
+      cwd: source,
+      onLine: (line) => {
+        const match = /^\[\s*(\d+)%\]/.exec(line);
+        if (match)
+          onProgress({
+            phase: "compile",
+            percent: Number(match[1]),
+            message: line.replace(/^\[\s*\d+%\]\s*/, ""),
+          });
+      },
     });
     onProgress({ phase: "install", message: target });
     mkdirSync(join(buildRoot, "bin"), { recursive: true });

@@ -16,7 +16,7 @@ export interface BuildChoice {
   rpc: boolean;
 }
 
-export const RPC_OPTION = "-DGGML_RPC=ON";
+const RPC_OPTION = "-DGGML_RPC=ON";
 
 const AMX_FLAGS = "-mno-amx-tile -mno-amx-int8 -mno-amx-bf16";
 

@@ -22,7 +22,7 @@ function dict(entries: Array<[string, string]>, indent: string): string {
 }
 
 /** The entry that says which home an agent runs: a plist at the same path for another home is another's. */
-export function launchdHomeLine(home: string): string {
+function launchdHomeLine(home: string): string {
   return `<key>WorkingDirectory</key>\n  ${string(home)}`;
 }
 

@@ -33,7 +33,7 @@ function path(value: string): string {
 }
 
 /** The line that says which home a unit runs: a unit at the same path for another home is another's. */
-export function systemdHomeLine(home: string): string {
+function systemdHomeLine(home: string): string {
   return `WorkingDirectory=${path(home)}`;
 }
 
