@@ -1,5 +1,5 @@
-import { execFile } from "node:child_process";
 import { availableParallelism, cpus, platform, totalmem } from "node:os";
+import { outputOf } from "../system/process.ts";
 
 /** The machine a measurement was taken on: figures from different machines are not compared. */
 export interface Machine {
@@ -11,27 +11,20 @@ export interface Machine {
   os: string;
 }
 
-/** The first lines a command prints, or undefined when it is missing or fails (2 s at most). */
-function firstLines(argv: string[]): Promise<string[] | undefined> {
-  return new Promise((resolve) => {
-    execFile(argv[0]!, argv.slice(1), { timeout: 2000 }, (error, stdout) =>
-      resolve(
-        error
-          ? undefined
-          : stdout
-              .split("\n")
-              .map((line) => line.trim())
-              .filter(Boolean),
-      ),
-    );
-  });
+/** The non-blank lines a command prints, or undefined when it is missing or fails (2 s at most). */
+async function lines(argv: string[]): Promise<string[] | undefined> {
+  const output = await outputOf(argv[0]!, argv.slice(1), 2000);
+  return output
+    ?.split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean);
 }
 
 /** GPUs from the vendors' own tools; Apple silicon's GPU shares the CPU's name and memory. */
 async function gpus(cpu: string): Promise<string[]> {
-  const nvidia = await firstLines(["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader"]);
+  const nvidia = await lines(["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader"]);
   if (nvidia?.length) return nvidia;
-  const amd = await firstLines(["rocm-smi", "--showproductname", "--csv"]);
+  const amd = await lines(["rocm-smi", "--showproductname", "--csv"]);
   if (amd && amd.length > 1) return amd.slice(1);
   if (platform() === "darwin" && cpu.startsWith("Apple")) return [`${cpu} (unified memory)`];
   return [];

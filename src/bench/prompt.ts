@@ -11,12 +11,20 @@ const WORDS = (
 ).split(" ");
 
 /**
+ * The number that opens a measured request's prompt: it differs per request, so a runtime's prompt
+ * cache (which reuses the longest common prefix) never serves one measured before.
+ */
+export function requestMark(requestNumber: number): string {
+  return `Request ${String(requestNumber).padStart(6, "0")}.`;
+}
+
+/**
  * `count` filler words after a request number: the number differs per request, so a runtime's prompt
  * cache (which reuses the longest common prefix) never serves a measured prompt.
  */
 export function fillerPrompt(count: number, requestNumber: number): string {
   const words = Array.from({ length: count }, (_, index) => WORDS[index % WORDS.length]);
-  return `Request ${String(requestNumber).padStart(6, "0")}. Continue this list of words: ${words.join(" ")}`;
+  return `${requestMark(requestNumber)} Continue this list of words: ${words.join(" ")}`;
 }
 
 /** The probe sizes, in words: small enough to be cheap, far enough apart to measure tokens per word. */

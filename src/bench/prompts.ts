@@ -1,3 +1,5 @@
+import { requestMark } from "./prompt.ts";
+
 // The prompt sets servers are compared on: a short built-in set (a short chat, a long prefill, a tool
 // call) or the user's own chat requests, one JSON object a line. Pure: the CLI reads the file.
 
@@ -12,7 +14,7 @@ export interface BenchPrompt {
 /** What `settings.prompts` says when the built-in set was used. */
 export const BUILT_IN = "built-in";
 
-export const SHORT_CHAT = "short chat";
+const SHORT_CHAT = "short chat";
 export const LONG_PREFILL = "long prefill";
 export const TOOL_CALL = "tool call";
 
@@ -104,7 +106,7 @@ function requestProblem(request: unknown): string | undefined {
  * reuses the longest common prefix) serves a prompt measured in an earlier round.
  */
 export function numberedMessages(messages: readonly unknown[], requestNumber: number): unknown[] {
-  const mark = `Request ${String(requestNumber).padStart(6, "0")}.`;
+  const mark = requestMark(requestNumber);
   const [first, ...rest] = messages as Array<Record<string, unknown>>;
   const content = first?.content;
   if (typeof content === "string") return [{ ...first, content: `${mark} ${content}` }, ...rest];

@@ -48,7 +48,7 @@ export const perSecond = (value: number | null) => (value === null ? "-" : fixed
 export const cellName = (cell: { context: number; concurrency: number; prompt?: string }) =>
   `${cell.prompt ? `${cell.prompt} ` : ""}${cell.context ? `${formatTokenCount(cell.context)} ` : ""}×${cell.concurrency}`;
 
-export function ratioText(comparison: Pick<Comparison, "ratio" | "spread" | "verdict">): string {
+function ratioText(comparison: Pick<Comparison, "ratio" | "spread" | "verdict">): string {
   const [low, high] = comparison.spread;
   return `${fixed(comparison.ratio, 2)}× (${fixed(low, 2)}–${fixed(high, 2)}, ${comparison.verdict})`;
 }

@@ -21,7 +21,7 @@ export interface Subject {
 }
 
 /** Both paths: a server's figures and what the gateway adds. */
-export const BOTH_PATHS: readonly BenchPath[] = ["direct", "gateway"];
+const BOTH_PATHS: readonly BenchPath[] = ["direct", "gateway"];
 
 export interface BenchPlan {
   subjects: Subject[];

@@ -80,7 +80,7 @@ export function variantName(server: string, label: string): string {
 }
 
 /** The group a varied profile and its variants share while a `--vary` run lasts. */
-export function benchGroup(server: Server): string {
+function benchGroup(server: Server): string {
   return server.group ?? `bench ${server.name}`;
 }
 

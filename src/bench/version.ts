@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { outputOf } from "../system/process.ts";
 
 type Json = Record<string, unknown>;
 
@@ -27,16 +27,13 @@ async function reported(baseUrl: string): Promise<string | undefined> {
 }
 
 /** What `<executable> --version` prints (first two lines), when the executable answers it. */
-function printed(executable: string): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    execFile(executable, ["--version"], { timeout: 5000 }, (error, stdout, stderr) => {
-      const lines = `${stdout}\n${stderr}`
-        .split("\n")
-        .map((line) => line.trim())
-        .filter(Boolean);
-      resolve(error || !lines.length ? undefined : lines.slice(0, 2).join("; "));
-    });
-  });
+async function printed(executable: string): Promise<string | undefined> {
+  const output = await outputOf(executable, ["--version"], 5000, { withStderr: true });
+  const lines = (output ?? "")
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean);
+  return lines.length ? lines.slice(0, 2).join("; ") : undefined;
 }
 
 /**

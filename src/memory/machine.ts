@@ -1,7 +1,7 @@
-import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { platform } from "node:os";
 import type { MemoryUse } from "../runtimes/types.ts";
+import { outputOf } from "../system/process.ts";
 import type { MachineMemory } from "./budget.ts";
 
 // Reading the machine: what memory it has (`memory: auto`) and what a server's processes use. The
@@ -55,13 +55,7 @@ export function parseAppleSysctl(text: string): MachineMemory["unified"] {
   return { total: memsize, gpuLimit: wiredMiB ? wiredMiB * MIB : Math.round(fallback) };
 }
 
-function run(command: string, args: string[]): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    execFile(command, args, { timeout: COMMAND_TIMEOUT_MS, encoding: "utf8" }, (error, stdout) =>
-      resolve(error ? undefined : stdout),
-    );
-  });
-}
+const run = (command: string, args: string[]) => outputOf(command, args, COMMAND_TIMEOUT_MS);
 
 /** What `auto` means on this machine: RAM, discrete GPUs, or Apple silicon's unified memory. */
 export async function readMachine(): Promise<MachineMemory> {

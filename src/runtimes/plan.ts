@@ -15,7 +15,7 @@ export interface LaunchPlan {
 }
 
 /** A worker as llama.cpp's `--rpc` takes it (`host:port`; the loader has checked that the name exists). */
-export function workerEndpoint(config: Config, name: string): string {
+function workerEndpoint(config: Config, name: string): string {
   const worker = config.workers[name];
   return worker ? `${worker.host}:${worker.port}` : name;
 }

@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 
 /**
@@ -95,4 +95,21 @@ export async function settlesWithin(promise: Promise<unknown>, ms: number): Prom
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * What a command prints to stdout (then stderr too, with `withStderr`: where `--version` goes for some
+ * programs), or undefined when it is missing, fails or outlasts `timeoutMs`.
+ */
+export function outputOf(
+  command: string,
+  args: string[],
+  timeoutMs: number,
+  options: { withStderr?: boolean } = {},
+): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    execFile(command, args, { timeout: timeoutMs, encoding: "utf8" }, (error, stdout, stderr) =>
+      resolve(error ? undefined : options.withStderr ? `${stdout}\n${stderr}` : stdout),
+    );
+  });
 }
