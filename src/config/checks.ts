@@ -17,9 +17,8 @@ export function checkConfig(config: Config): Problem[] {
  */
 function checkTimers(config: Config): Problem[] {
   const days = Math.floor(LONGEST_TIMER_MS / 8_640_000) / 10;
-  const problems: Problem[] = [];
-  for (const server of Object.values(config.servers)) {
-    const timers = [
+  const timers = Object.values(config.servers).flatMap((server) =>
+    [
       { key: ["ttl"], ms: server.ttlMs, written: server.ttl, zero: "0 keeps the server loaded" },
       {
         key: ["timeout", "start"],
@@ -33,20 +32,29 @@ function checkTimers(config: Config): Problem[] {
         written: server.timeout.response,
         zero: "0 means no limit",
       },
-    ];
-    for (const { key, ms, written, zero } of timers) {
-      if (ms <= LONGEST_TIMER_MS) continue;
-      const path = ["servers", server.name, ...key];
-      problems.push({
+    ].map((timer) => ({ ...timer, owner: ["servers", server.name] })),
+  );
+  // A peer keeps only its parsed timeout: it is shown in whole days, which is how long it is anyway.
+  for (const peer of Object.values(config.peers))
+    timers.push({
+      key: ["timeout"],
+      ms: peer.timeoutMs,
+      written: `${Math.round(peer.timeoutMs / 8_640_000) / 10}d`,
+      zero: "0 means no limit",
+      owner: ["peers", peer.name],
+    });
+  return timers
+    .filter(({ ms }) => ms > LONGEST_TIMER_MS)
+    .map(({ key, written, zero, owner }) => {
+      const path = [...owner, ...key];
+      return {
         level: "error",
         code: "duration-too-long",
         message: `${key.join(".")} ${written} is longer than rig can time (${days} days at most); ${zero}`,
         path: path.join("."),
         where: config.where(path),
-      });
-    }
-  }
-  return problems;
+      };
+    });
 }
 
 /** Problems in how the profiles refer to each other: unknown servers, clashing aliases, clashing ports. */

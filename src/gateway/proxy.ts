@@ -78,13 +78,7 @@ export class ModelProxy {
 
   constructor(private readonly deps: ProxyDeps) {
     this.peers = deps.peers ?? NO_PEERS;
-    // A peer's key goes with requests to that peer's url, and to nothing else.
-    this.upstream = new Upstream((url) => {
-      const peer = Object.values(deps.config().peers).find((candidate) =>
-        url.href.startsWith(`${peerBaseUrl(candidate)}/`),
-      );
-      return peer ? peerAuthHeaders(peer) : {};
-    });
+    this.upstream = new Upstream();
   }
 
   close(): Promise<void> {
@@ -273,7 +267,8 @@ export class ModelProxy {
       : await this.lease(ex, server, plan.stream, fallible);
     if (!endpoint) return "answered";
     if ("unavailable" in endpoint) return endpoint;
-    const upstream = fallible ? this.upstream.withFallback() : this.upstream;
+    // A peer's key goes with the requests to that peer, and to nothing else.
+    const upstream = this.upstream.view({ fallible, headers: peer ? peerAuthHeaders(peer.peer) : {} });
     try {
       if (ex.abort.signal.aborted) {
         ex.record(499, { server: server.name, stream: plan.stream, error: "client disconnected" });
@@ -281,7 +276,10 @@ export class ModelProxy {
       }
       const lastExit = async (since: number) =>
         peer ? undefined : this.deps.supervisor.lastExit?.(server.name, since);
-      const job = { server, stream: plan.stream, baseUrl: endpoint.baseUrl, lastExit };
+      const timeoutSetting = peer
+        ? `peers.${peer.peer.name}.timeout`
+        : `servers.${server.name}.timeout.response`;
+      const job = { server, stream: plan.stream, baseUrl: endpoint.baseUrl, lastExit, timeoutSetting };
       const payload = { ...plan.payload, model: endpoint.model };
       if (plan.kind === "forced")
         await respondForced(ex, upstream, {

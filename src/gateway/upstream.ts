@@ -80,8 +80,13 @@ function unavailability(
   return undefined;
 }
 
-/** Headers a request to this URL carries besides its own: a peer's key, only ever sent to that peer. */
-export type Credentials = (url: URL) => Record<string, string>;
+/** What one target's view of the pool adds to the shared pool (see `Upstream.view`). */
+export interface UpstreamView {
+  /** The target has a next one to fall back to (the fallback rule applies). */
+  fallible: boolean;
+  /** Sent with every request of this view: a peer's key, given only to that peer's view. */
+  headers: Record<string, string>;
+}
 
 /** A server that drops its connection this soon after a stream ended closes after every stream. */
 const CLOSE_AFTER_STREAM_MS = 50;
@@ -102,10 +107,11 @@ export class Upstream {
    * origins ask for `connection: close` instead, so no pooled connection is ever raced.
    */
   private readonly closesAfterStreams = new Set<string>();
-  /** Set on the view `withFallback()` returns. */
+  /** Set on the views `view()` returns. */
   private fallible = false;
+  private headers: Record<string, string> = {};
 
-  constructor(private readonly credentials: Credentials = () => ({})) {
+  constructor() {
     this.dispatcher.on("disconnect", (origin: URL | string) => {
       const key = typeof origin === "string" ? origin : origin.origin;
       const ended = this.streamEnded.get(key);
@@ -119,13 +125,15 @@ export class Upstream {
   }
 
   /**
-   * This pool for a target that has a next one to fall back to: an unreachable target or a 503 throws
-   * TargetUnavailable instead of reaching the sink. A view on the same pool (its prototype is this
-   * upstream), so connections and what is known of each origin stay shared.
+   * This pool for one target: with `fallible` (the target has a next one to fall back to) an
+   * unreachable target or a 503 throws TargetUnavailable instead of reaching the sink; `headers` go
+   * with every request. A view on the same pool (its prototype is this upstream), so connections and
+   * what is known of each origin stay shared.
    */
-  withFallback(): Upstream {
+  view({ fallible, headers }: UpstreamView): Upstream {
     const view = Object.create(this) as Upstream;
-    view.fallible = true;
+    view.fallible = fallible;
+    view.headers = headers;
     return view;
   }
 
@@ -164,7 +172,7 @@ export class Upstream {
           origin: url.origin,
           path: url.pathname + url.search,
           method: "POST",
-          headers: { ...request.headers, ...this.credentials(url) },
+          headers: { ...request.headers, ...this.headers },
           body: request.body,
           reset: this.closesAfterStreams.has(url.origin),
           headersTimeout: request.timeoutMs,
@@ -215,7 +223,7 @@ export class Upstream {
         origin: request.url.origin,
         path: request.url.pathname,
         method: "POST",
-        headers: { "content-type": "application/json", ...this.credentials(request.url) },
+        headers: { "content-type": "application/json", ...this.headers },
         body: JSON.stringify(request.body),
         signal: request.abort,
         headersTimeout: request.timeoutMs,

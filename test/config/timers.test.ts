@@ -59,3 +59,28 @@ test("24 days, and 0 for never, load as written", async () => {
   assert.equal(servers.keep!.startTimeoutMs, 0);
   assert.equal(servers.keep!.responseTimeoutMs, 0);
 });
+
+test("a peer's timeout longer than 24.8 days is refused where it is written", async () => {
+  const root = homeWith(
+    ["peers:", "  far:", "    url: http://127.0.0.1:9", "    timeout: 30d", ""].join("\n"),
+  );
+  const error = await loadConfig({ home: root, env: {} }).then(
+    () => assert.fail("the config loaded"),
+    (error: unknown) => error,
+  );
+  assert.ok(error instanceof ConfigError, String(error));
+  assert.deepEqual(
+    error.problems.map((problem) => ({
+      at: `${problem.where?.line}:${problem.where?.col}`,
+      path: problem.path,
+      message: problem.message,
+    })),
+    [
+      {
+        at: "4:14",
+        path: "peers.far.timeout",
+        message: "timeout 30d is longer than rig can time (24.8 days at most); 0 means no limit",
+      },
+    ],
+  );
+});

@@ -68,6 +68,33 @@ async function fakeRigGateway(): Promise<{ url: string; seen: Seen[] }> {
   return { url: await listen(server), seen };
 }
 
+/** A plain server answering under any path prefix (`/v1/…`, `/inner/v1/…`): two peers on one origin. */
+async function prefixedServer(): Promise<{ url: string; seen: Seen[] }> {
+  const seen: Seen[] = [];
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const path = (req.url ?? "/").split("?")[0]!;
+    if (path.endsWith("/v1/models"))
+      return void res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ data: [{ id: "m" }] }));
+    const body = JSON.parse(Buffer.concat(chunks).toString() || "{}");
+    seen.push({ path, headers: req.headers, body });
+    res.writeHead(200, { "content-type": "application/json" }).end(
+      JSON.stringify({
+        id: "chatcmpl-prefixed",
+        object: "chat.completion",
+        created: 1,
+        model: body.model,
+        choices: [{ index: 0, message: { role: "assistant", content: path }, finish_reason: "stop" }],
+      }),
+    );
+  });
+  servers.push(server);
+  return { url: await listen(server), seen };
+}
+
 async function closedUrl(): Promise<string> {
   const server = createServer();
   const url = await listen(server);
@@ -83,6 +110,8 @@ const plain = await scripted([{ deltas: [{ content: "plain " }, { content: "peer
 const busy = await scripted([{ status: 503, body: { error: { message: "loading" } } }]);
 const rigPeer = await fakeRigGateway();
 const gone = await closedUrl();
+const prefixed = await prefixedServer();
+const slow = await scripted([{ delay_ms: 1500, deltas: [{ content: "too late" }] }]);
 
 const config = await loadConfig({
   home: "/nonexistent/rig-peer-routing-test",
@@ -94,6 +123,9 @@ peers:
   busy: { url: "${busy.url}" }
   gone: { url: "${gone}" }
   rigpeer: { url: "${rigPeer.url}", api_key: rig-key }
+  outer: { url: "${prefixed.url}", api_key: outer-key }
+  inner: { url: "${prefixed.url}/inner/v1", api_key: inner-key }
+  slow: { url: "${slow.url}", timeout: 300ms }
 servers:
   llama: { runtime: llama.cpp, model: models/tiny.gguf }
   broken: { runtime: llama.cpp, model: models/tiny.gguf, fallback: [gone/x, busy/x, plain/m, llama] }
@@ -197,6 +229,27 @@ describe("peers and fallback through the gateway", () => {
     assert.ok(!JSON.stringify(sent.headers).includes("client-key"), "the client's key never leaves");
     assert.equal(leases.leased.length, 0, "a peer's model leases nothing here");
     await until(() => records.some((record) => record.server === "plain/m"));
+  });
+
+  test("a peer whose url extends another's gets its own key, and the other keeps its own", async () => {
+    for (const [peer, path, key] of [
+      ["inner", "/inner/v1/chat/completions", "inner-key"],
+      ["outer", "/v1/chat/completions", "outer-key"],
+    ] as const) {
+      const response = await post("/v1/chat/completions", chat(`${peer}/m`));
+      assert.equal(response.status, 200, await response.clone().text());
+      const sent = prefixed.seen.at(-1)!;
+      assert.equal(sent.path, path);
+      assert.equal(sent.headers.authorization, `Bearer ${key}`, `${peer} gets its own key`);
+      assert.equal(sent.headers["x-api-key"], key);
+    }
+  });
+
+  test("a peer that sends nothing within its timeout is a 504 naming the peer's own setting", async () => {
+    const response = await post("/v1/chat/completions", chat("slow/m"));
+    assert.equal(response.status, 504);
+    const body = (await response.json()) as { error: { message: string } };
+    assert.match(body.error.message, /raise peers\.slow\.timeout for long prefills/);
   });
 
   test("a rig gateway peer gets the client's dialect as it is (it translates for its runtime), agents included", async () => {

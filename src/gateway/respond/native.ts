@@ -12,6 +12,8 @@ const STREAM_END = /data: \[DONE\]|"type":\s*"(response\.completed|message_stop)
 
 export interface NativeJob {
   server: { name: string; responseTimeoutMs: number };
+  /** The setting that sets `responseTimeoutMs` (`servers.<name>.timeout.response`, `peers.<name>.timeout`). */
+  timeoutSetting: string;
   payload: Json;
   upstreamPath: string;
   baseUrl: string;
@@ -85,7 +87,7 @@ export async function respondNative(ex: Exchange, upstream: Upstream, job: Nativ
   if (error && status === 0) {
     const timedOut = error instanceof undiciErrors.HeadersTimeoutError;
     const message = timedOut
-      ? `server ${server.name} sent nothing for ${Math.round(server.responseTimeoutMs / 1000)}s (raise servers.${server.name}.timeout.response for long prefills)`
+      ? `server ${server.name} sent nothing for ${Math.round(server.responseTimeoutMs / 1000)}s (raise ${job.timeoutSetting} for long prefills)`
       : `server ${server.name} could not be reached: ${error.message}${why}`;
     return failExchange(ex, timedOut ? 504 : 502, message, {
       facts: { server: server.name, stream, tools: failedTally(offered) },
