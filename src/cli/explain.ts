@@ -75,8 +75,8 @@ function explainPeerModel(
     peer: {
       name: peer.name,
       url: peer.url,
-      // Its reference (`${env:BOX2_KEY}`), or a placeholder for a key written in rig.yaml: never the key.
-      api_key: peer.apiKey ? (config.expanded.get(peer.apiKey) ?? `<peers.${peer.name}.api_key>`) : null,
+      // Shown as its reference (`${env:BOX2_KEY}`) or `<peers.NAME.api_key>` by redactSecrets: never the key.
+      api_key: peer.apiKey ?? null,
       timeout_ms: peer.timeoutMs,
       kind: kind ?? null,
       where: config.where(["peers", peer.name]),

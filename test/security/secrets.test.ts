@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { loadConfig } from "../../src/config/loader.ts";
 import { ConfigError } from "../../src/config/problems.ts";
+import { redactSecrets } from "../../src/config/secrets.ts";
 import { ledgerLaunchEvents } from "../../src/gateway/recorder.ts";
 import { HARNESSES } from "../../src/harnesses/index.ts";
 import { Ledger } from "../../src/ledger/ledger.ts";
@@ -85,6 +86,22 @@ describe("secrets on disk and in records (in process)", () => {
     assertHidden(bytes.join(""), "the ledger file");
   });
 
+  test("a peer's key, literal or from the environment and however short, is shown by name", async () => {
+    const root = folder({
+      "rig.yaml": [
+        "peers:",
+        `  box: { url: "http://127.0.0.1:9", api_key: ${LITERAL_KEY} }`,
+        '  tiny: { url: "http://127.0.0.1:10", api_key: "${env:RIG_TEST_TINY_KEY}" }',
+        "",
+      ].join("\n"),
+    });
+    const config = await loadConfig({ home: root, env: { RIG_TEST_TINY_KEY: "k3y", HOME: homedir() } });
+    assert.deepEqual(redactSecrets(config, { line: `sent ${LITERAL_KEY} and k3y`, keys: [LITERAL_KEY] }), {
+      line: "sent <peers.box.api_key> and ${env:RIG_TEST_TINY_KEY}",
+      keys: ["<peers.box.api_key>"],
+    });
+  });
+
   test("every harness marks a file that holds the gateway key as secret", () => {
     for (const adapter of Object.values(HARNESSES)) {
       const launch = adapter.launch({
@@ -137,8 +154,11 @@ describe("what rig prints and writes (the built CLI)", () => {
         "servers:",
         scriptedServer("echo", { BEARER_VALUE: "Bearer ${env:RIG_TEST_ENV_SECRET}" }).trimEnd(),
         '    args: [--api-key, "${env:RIG_TEST_ARG_SECRET}"]',
+        "peers:",
+        `  box: { url: "http://127.0.0.1:9", api_key: ${LITERAL_KEY} }`,
         "agents:",
         "  pi-echo: { harness: pi, server: echo }",
+        "  pi-box: { harness: pi, server: box/x }",
         "",
       ].join("\n"),
       { gateway: ', api_key: "${env:RIG_TEST_GATEWAY_KEY}"' },
@@ -156,6 +176,10 @@ describe("what rig prints and writes (the built CLI)", () => {
       ["explain", "echo", "--json"],
       ["run", "pi-echo", "--dry-run"],
       ["run", "pi-echo", "--dry-run", "--json"],
+      ["explain", "box/x"],
+      ["explain", "box/x", "--json"],
+      ["explain", "pi-box"],
+      ["explain", "pi-box", "--json"],
     ]) {
       const printed = await rig(args, { home: home.root, env });
       assert.equal(printed.code, 0, printed.stderr);
