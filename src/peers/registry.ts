@@ -172,12 +172,15 @@ export class PeerRegistry {
 
   /**
    * Before routing `<peer>/<model>`: lists the peer again when it has never been listed or does not list
-   * the model, unless it was checked moments ago (a typo must not list the peer on every request).
+   * the model, unless it was checked moments ago (a typo must not list the peer on every request). A
+   * peer whose last check failed is listed again in the background: the request goes on at once and
+   * finds out for itself, instead of waiting for a listing and then for its own connect.
    */
   async ensureListed(name: string, model: string): Promise<void> {
     const entry = this.current(name);
     if (entry?.listing?.models.includes(model)) return;
     if (entry?.checkedAt !== undefined && Date.now() - entry.checkedAt < this.onDemandMs) return;
+    if (entry?.reachable === false) return void this.refresh(name);
     await this.refresh(name);
   }
 

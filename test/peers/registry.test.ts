@@ -5,7 +5,7 @@ import { createServer, type Server as HttpServer, type IncomingHttpHeaders } fro
 import type { AddressInfo } from "node:net";
 import { after, describe, test } from "node:test";
 import type { Peer } from "../../src/config/loader.ts";
-import { PeerRegistry } from "../../src/peers/registry.ts";
+import { type PeerListing, PeerRegistry } from "../../src/peers/registry.ts";
 
 const servers: HttpServer[] = [];
 after(() => {
@@ -93,5 +93,52 @@ describe("the peer registry", () => {
     assert.equal(rig.seen.length, 1, "checked moments ago: a typo does not list the peer again");
     await Promise.all([registry.refresh("b"), registry.refresh("b")]);
     assert.equal(rig.seen.length, 2, "a listing under way is joined, not repeated");
+  });
+
+  test("a failed check keeps the last listing and kind; a changed url forgets the peer", async () => {
+    const answers: Array<() => Promise<PeerListing>> = [
+      async () => ({ kind: "rig", models: ["tiny"], rttMs: 1 }),
+      async () => {
+        throw new Error("ECONNREFUSED");
+      },
+    ];
+    let url = "http://127.0.0.1:9";
+    const registry = new PeerRegistry(() => ({ b: peer("b", url) }), { list: () => answers.shift()!() });
+    await registry.refresh();
+    await registry.refresh();
+    const [down] = registry.status();
+    assert.equal(down!.reachable, false);
+    assert.equal(down!.error, "ECONNREFUSED");
+    assert.deepEqual(down!.models, ["tiny"], "what it listed before stays routable");
+    assert.equal(registry.kindOf("b"), "rig", "and it is still known as a rig gateway");
+    assert.deepEqual(registry.reachableModels(), [], "but it is not offered in the model list");
+    url = "http://127.0.0.1:10";
+    const [moved] = registry.status();
+    assert.equal(moved!.reachable, null, "a peer at a new url is not known yet");
+    assert.deepEqual(moved!.models, []);
+    assert.equal(registry.kindOf("b"), undefined);
+  });
+
+  test("a request for a peer whose last check failed does not wait for it to be listed again", async () => {
+    let calls = 0;
+    let answer: (listing: PeerListing) => void = () => {};
+    const registry = new PeerRegistry(() => ({ b: peer("b", "http://127.0.0.1:9") }), {
+      onDemandMs: 0,
+      list: () => {
+        calls++;
+        if (calls === 1) return Promise.reject(new Error("ECONNREFUSED"));
+        return new Promise((resolve) => (answer = resolve));
+      },
+    });
+    await registry.refresh();
+    const waited = await Promise.race([
+      registry.ensureListed("b", "tiny").then(() => false),
+      new Promise((resolve) => setTimeout(() => resolve(true), 500)),
+    ]);
+    assert.equal(waited, false, "ensureListed returned before the listing ended");
+    assert.equal(calls, 2, "the peer is listed again in the background");
+    answer({ kind: "openai", models: ["tiny"], rttMs: 1 });
+    await registry.refresh("b");
+    assert.equal(registry.status()[0]!.reachable, true, "and the listing, once it answers, counts");
   });
 });
