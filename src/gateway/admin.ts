@@ -14,7 +14,7 @@ export interface DaemonInfo {
   startedAt: string;
   shutdown(): void;
   /** The daemon's peers (src/peers/registry.ts): what they list, whether they answer, how fast. */
-  peers?: { status(): PeerStatus[]; refresh(): Promise<void> };
+  peers: { status(): PeerStatus[]; refresh(): Promise<void> };
 }
 
 /** What `rig bench` asks of the daemon: variant profiles laid over rig.yaml, and its runs kept in the ledger. */
@@ -50,14 +50,14 @@ export async function handleAdmin(
       started_at: info.startedAt,
       config_hash: supervisor.currentConfig.hash,
       servers: supervisor.status(),
-      peers: info.peers?.status() ?? [],
+      peers: info.peers.status(),
     });
   }
   // `?refresh=1` lists every peer first (each bounded by the registry's listing timeout): what `rig ps`
   // shows is then measured now, not up to a minute ago.
   if (method === "GET" && path === "/rig/v1/peers") {
-    if (query.get("refresh") === "1") await info.peers?.refresh();
-    return sendJson(res, 200, { peers: info.peers?.status() ?? [] });
+    if (query.get("refresh") === "1") await info.peers.refresh();
+    return sendJson(res, 200, { peers: info.peers.status() });
   }
   if (method === "POST" && path === "/rig/v1/shutdown") {
     sendJson(res, 200, { ok: true });

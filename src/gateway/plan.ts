@@ -75,8 +75,8 @@ export function parseJsonBody(raw: Buffer): { body: Json } | { error: string } {
 }
 
 /** The name a request is routed by: a fallback target, the agent's server, or the body's model. */
-export function requestedName({ body, agent, target }: ExchangeRequest): unknown {
-  return target ?? agent?.server ?? body.model;
+export function requestedName({ body, agent, target, route }: ExchangeRequest): unknown {
+  return target ?? agent?.server ?? route.model ?? body.model;
 }
 
 function resolveRequest(request: ExchangeRequest): Target | ExchangePlan {

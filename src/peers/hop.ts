@@ -1,6 +1,7 @@
 // A request's hop to a peer, decided from the config alone: the profile it is planned with and the
 // dialects the peer takes as they are.
 import { type Config, findServer, type Peer, peerModel, type Server } from "../config/loader.ts";
+import { runtimeFor } from "../runtimes/index.ts";
 import type { Dialect } from "../runtimes/types.ts";
 import type { PeerKind } from "./registry.ts";
 
@@ -9,16 +10,19 @@ export type Target =
   | { kind: "server"; server: Server }
   | { kind: "peer"; server: Server; peer: Peer; model: string };
 
+/** How a peer that is not a rig gateway is reached: as an OpenAI-compatible server at a URL. */
+const PLAIN_PEER_RUNTIME = "remote";
+
 /**
  * The dialects a peer takes natively. A rig gateway takes every dialect a client sends rig and
  * translates for its own runtime (translation happens once, on the side that has the runtime), except
- * Gemini, whose model sits in the path (rig translates that here to Chat). Any other server is taken to
- * speak OpenAI's Chat, completions and embeddings, as `runtime: remote`.
+ * Gemini, whose model sits in the path (rig translates that here to Chat). Any other server speaks what
+ * `runtime: remote` does.
  */
 export function peerDialects(kind: PeerKind | undefined): readonly Dialect[] {
   return kind === "rig"
     ? ["chat", "completions", "embeddings", "messages", "responses"]
-    : ["chat", "completions", "embeddings"];
+    : runtimeFor(PLAIN_PEER_RUNTIME).dialects;
 }
 
 /**
@@ -28,7 +32,7 @@ export function peerDialects(kind: PeerKind | undefined): readonly Dialect[] {
 export function peerProfile(name: string, peer: Peer): Server {
   return {
     name,
-    runtime: "remote",
+    runtime: PLAIN_PEER_RUNTIME,
     url: peer.url,
     args: [],
     env: {},

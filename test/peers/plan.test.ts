@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type Config, loadConfig } from "../../src/config/loader.ts";
 import type { Json } from "../../src/dialects/types.ts";
-import { planExchange } from "../../src/gateway/plan.ts";
-import { ROUTES } from "../../src/gateway/routes.ts";
+import { planExchange, requestedName } from "../../src/gateway/plan.ts";
+import { matchRoute, ROUTES, type Route } from "../../src/gateway/routes.ts";
 import { fallbackChain } from "../../src/peers/hop.ts";
 import { chatTool, messages } from "../support/exchange-plan.ts";
 
@@ -85,5 +85,11 @@ agents:
   test("the fallback chain is the server, then its own list, each once; a peer's model has none", () => {
     assert.deepEqual(fallbackChain(withPeers.servers.llama!), ["llama", "box/org/big", "mlx"]);
     assert.deepEqual(fallbackChain(withPeers.servers.mlx!), ["mlx"]);
+  });
+  test("a Gemini request names its model in the path: that is the name a peer is listed for on demand", () => {
+    const match = matchRoute("POST", "/v1beta/models/box:generateContent", withPeers);
+    assert.equal(match.kind, "exchange", JSON.stringify(match));
+    const route = (match as { route: Route }).route;
+    assert.equal(requestedName({ route, body: {}, config: withPeers }), "box");
   });
 });
