@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { defineCommand } from "citty";
 import { pc } from "./colors.ts";
 import { homeArg, jsonArg, loadOrExit, printJson, section } from "./common.ts";
+import { peerStateCell } from "./peers.ts";
 import { table } from "./table.ts";
 
 export default defineCommand({
@@ -55,7 +56,7 @@ export default defineCommand({
     ]);
     const peerRows = peers.map((peer) => [
       pc.bold(peer.name),
-      peer.reachable === null ? pc.dim("unknown") : peer.reachable ? "reachable" : pc.red("unreachable"),
+      peerStateCell(peer.reachable),
       peer.rtt_ms === null ? "" : `${peer.rtt_ms} ms`,
       peer.models.join(","),
       peer.url,

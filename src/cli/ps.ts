@@ -1,11 +1,11 @@
 import { defineCommand } from "citty";
 import { formatDuration, formatSize } from "../config/duration.ts";
-import type { PeerStatus } from "../peers/registry.ts";
 import { type ServerStatus, stoppedStatus } from "../supervisor/status.ts";
 import { workerJson, workerStatuses, workerTable } from "./across-hosts.ts";
 import { pc } from "./colors.ts";
 import { homeArg, jsonArg, loadOrExit, printJson } from "./common.ts";
 import { daemonStatus, freshPeers } from "./daemon-client.ts";
+import { peerJson, peerTable } from "./peers.ts";
 import { table } from "./table.ts";
 
 const STATE_COLOUR = {
@@ -37,41 +37,6 @@ const JSON_FIELDS = [
 function memoryCell(server: ServerStatus): string {
   if (server.memory_bytes !== null) return formatSize(server.memory_bytes);
   return server.memory_estimate_bytes === null ? "" : pc.dim(`~${formatSize(server.memory_estimate_bytes)}`);
-}
-
-/** A peer's state word: whether it answered its listing just now. */
-function peerState(peer: PeerStatus): "reachable" | "unreachable" | "unknown" {
-  return peer.reachable === null ? "unknown" : peer.reachable ? "reachable" : "unreachable";
-}
-
-/** `rig ps --json` rows for peers, after the servers': a peer runs nothing here, so pid and port are null. */
-function peerJson(peer: PeerStatus) {
-  return {
-    name: peer.name,
-    state: peerState(peer),
-    runtime: "peer",
-    url: peer.url,
-    kind: peer.kind,
-    rtt_ms: peer.rtt_ms,
-    models: peer.models.length,
-    error: peer.error,
-  };
-}
-
-function peerTable(peers: PeerStatus[]): string {
-  const rows = peers.map((peer) => {
-    const state = peerState(peer);
-    return [
-      pc.bold(peer.name),
-      state === "reachable" ? pc.green(state) : state === "unreachable" ? pc.red(state) : pc.dim(state),
-      peer.rtt_ms === null ? "" : `${peer.rtt_ms} ms`,
-      peer.models.length,
-      peer.kind ?? "",
-      peer.url,
-    ];
-  });
-  const errors = peers.filter((peer) => peer.error).map((peer) => `${pc.red(peer.name)}: ${peer.error}\n`);
-  return `${table(["peer", "state", "rtt", "models", "kind", "url"], rows)}\n${errors.join("")}`;
 }
 
 export default defineCommand({

@@ -3,7 +3,7 @@ import packageJson from "../../package.json" with { type: "json" };
 import { readBenchRuns, storedRun } from "../bench/history.ts";
 import { commandOf, headlines } from "../bench/report.ts";
 import { formatDuration } from "../config/duration.ts";
-import { type Agent, type Config, findServer, type Server } from "../config/loader.ts";
+import { type Agent, type Config, findServer, peerModel, type Server } from "../config/loader.ts";
 import { redactSecrets } from "../config/secrets.ts";
 import { agentUrl, gatewayUrl } from "../config/urls.ts";
 import { harnessFor } from "../harnesses/index.ts";
@@ -62,7 +62,7 @@ export function agentFacts(config: Config, agent: Agent) {
       url: agentUrl(config, agent.name),
       dialect: harness.dialect,
       route: !server
-        ? `to peer ${agent.server.slice(0, agent.server.indexOf("/"))}`
+        ? `to peer ${peerModel(config, agent.server)?.peer.name}`
         : native
           ? "native"
           : `translated ${harness.dialect} → chat`,

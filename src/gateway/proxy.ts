@@ -108,6 +108,14 @@ export class ModelProxy {
     return true;
   }
 
+  /** The peer's model an agent is pinned to, listed under the id the agent's harness sends. */
+  private agentPeerModel(config: Config, agent: Agent): Array<{ peer: string; model: string; id: string }> {
+    const onPeer = peerModel(config, agent.server);
+    return onPeer
+      ? [{ peer: onPeer.peer.name, model: onPeer.model, id: agent.model_id ?? agent.server }]
+      : [];
+  }
+
   private listModels(
     res: ServerResponse,
     config: Config,
@@ -130,21 +138,14 @@ export class ModelProxy {
       state: states.get(server.name) ?? "stopped",
     }));
     // A gateway listing for its peer gets this gateway's own servers only: one hop, never a loop.
-    const onPeers = forPeer
-      ? []
-      : agent
-        ? pinned
-          ? []
-          : [{ id: agent.model_id ?? agent.server, name: agent.server }]
-        : this.peers
-            .reachableModels()
-            .map(({ peer, model }) => ({ id: `${peer}/${model}`, name: `${peer}/${model}` }));
-    const remote = onPeers.map(({ id, name }) => ({
-      id,
+    const onPeers: Array<{ peer: string; model: string; id?: string }> =
+      forPeer || pinned ? [] : agent ? this.agentPeerModel(config, agent) : this.peers.reachableModels();
+    const remote = onPeers.map(({ peer, model, id }) => ({
+      id: id ?? `${peer}/${model}`,
       object: "model",
       created: 0,
-      owned_by: name.slice(0, name.indexOf("/")),
-      server: name,
+      owned_by: peer,
+      server: `${peer}/${model}`,
       runtime: "peer",
       aliases: [],
       context: null,
