@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { defineCommand } from "citty";
 import { parseDuration } from "../config/duration.ts";
-import { STATS_GROUPINGS, type StatsRow } from "../ledger/ledger.ts";
+import { STATS_GROUPINGS, type StatsKey, type StatsRow, statsColumns } from "../ledger/stats.ts";
 import { pc } from "./colors.ts";
 import { homeArg, jsonArg, loadOrExit, printJson, RigError, UsageError } from "./common.ts";
 import { table } from "./table.ts";
@@ -19,42 +19,23 @@ export function sinceTime(since: string | undefined, now = Date.now()): string |
   return new Date(now - ms).toISOString();
 }
 
-const percent = (share: number | null) => (share === null ? "" : `${Math.round(share * 100)}%`);
-
-/** The table a person reads: one line per group, the counts `--json` gives in full. */
-export function statsTable(rows: readonly StatsRow[], keys: readonly string[]): string {
-  const head = [
-    ...keys,
-    "requests",
-    "tools offered",
-    "calls",
-    "repaired",
-    "extracted",
-    "unoffered",
-    "cut",
-    "upstream errors",
-    "cache reuse",
-  ];
-  const lines = rows.map((row) => [
-    ...keys.map((key) => pc.bold(String(row[key as "agent" | "server"] ?? "-"))),
-    row.requests,
-    row.tools_offered,
-    `${row.tool_calls}${row.tool_calls_unseen ? "*" : ""}`,
-    row.tool_calls_repaired,
-    row.tool_calls_extracted,
-    row.tool_calls_unoffered,
-    row.answers_cut,
-    row.upstream_errors,
-    `${percent(row.cache_reuse)}${row.cache_misses ? ` (${row.cache_misses} missed)` : ""}`,
-  ]);
-  const unseen = rows.reduce((sum, row) => sum + row.tool_calls_unseen, 0);
+/** The table a person reads: one line per group, the counts `--json` gives in full, the hints below. */
+export function statsTable(rows: readonly StatsRow[], keys: readonly StatsKey[]): string {
+  const columns = statsColumns(keys);
+  const lines = rows.map((row) =>
+    columns.map((column, index) => (index < keys.length ? pc.bold(column.cell(row)) : column.cell(row))),
+  );
+  const unseen = rows.some((row) => row.tool_calls_unseen > 0);
   const notes = [
-    unseen
-      ? `* ${unseen} request(s) streamed natively: rig relays them untouched and does not count their calls`
-      : "",
-    "repaired, extracted and unoffered are among the calls; cache reuse = prompt tokens the runtime's cache served",
-  ].filter(Boolean);
-  return `${table(head, lines)}\n${notes.map((note) => pc.dim(note)).join("\n")}\n`;
+    "repaired, extracted and unoffered are among the calls",
+    ...columns
+      .filter((column) => column.hint !== undefined && (column.title !== "calls" || unseen))
+      .map((column) => `${column.title}: ${column.hint}`),
+  ];
+  return `${table(
+    columns.map((column) => column.title),
+    lines,
+  )}\n${notes.map((note) => pc.dim(note)).join("\n")}\n`;
 }
 
 export default defineCommand({

@@ -35,13 +35,10 @@ interface AgentServerCounters {
   upstreamErrors: number;
 }
 
-/** The tool call kinds of `rig_tool_calls_total`, and the counter each reads. */
-const TOOL_CALL_KINDS = {
-  made: "made",
-  repaired: "repaired",
-  extracted: "extracted",
-  unoffered: "unoffered",
-} as const satisfies Record<string, keyof AgentServerCounters>;
+/** The tool call kinds of `rig_tool_calls_total`, each the name of the counter it reads. */
+const TOOL_CALL_KINDS = ["made", "repaired", "extracted", "unoffered"] as const satisfies ReadonlyArray<
+  keyof AgentServerCounters
+>;
 
 /** The id of a launch the ledger could not record: no row has it, so its later updates change nothing. */
 const UNRECORDED = 0;
@@ -271,8 +268,8 @@ export class Recorder {
       "Tool calls in the answers by kind: made; repaired (arguments that did not parse until rig fixed them), extracted (written as text, turned into calls by rig), unoffered (naming a tool the request did not offer) are among the made. Streams relayed natively are not counted.",
     );
     for (const [key, counters] of this.agentCounters)
-      for (const [kind, field] of Object.entries(TOOL_CALL_KINDS))
-        lines.push(`rig_tool_calls_total{${agentServer(key)},kind="${kind}"} ${counters[field]}`);
+      for (const kind of TOOL_CALL_KINDS)
+        lines.push(`rig_tool_calls_total{${agentServer(key)},kind="${kind}"} ${counters[kind]}`);
     perAgent("rig_answers_cut_total", "Answers cut by the token limit.", (c) => c.cut);
     perAgent(
       "rig_upstream_errors_total",

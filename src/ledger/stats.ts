@@ -64,3 +64,57 @@ export function statsRow(raw: Record<string, unknown>): StatsRow {
     cache_reuse: prompt_with_cache ? row.cached_tokens / prompt_with_cache : null,
   };
 }
+
+/** One column of the stats table, as `rig stats` prints it and the page shows it. */
+export interface StatsColumn {
+  title: string;
+  /** What the count means where the title does not say it (the page's tooltip, the CLI's notes). */
+  hint?: string;
+  cell(row: StatsRow): string;
+}
+
+const KEY_COLUMNS: Record<StatsKey, StatsColumn> = {
+  agent: { title: "agent", cell: (row) => row.agent ?? "(by model name)" },
+  server: { title: "server", cell: (row) => row.server ?? "-" },
+};
+
+const COUNT_COLUMNS: StatsColumn[] = [
+  { title: "requests", cell: (row) => String(row.requests) },
+  { title: "tools offered", cell: (row) => String(row.tools_offered) },
+  {
+    title: "calls",
+    hint: "streams unseen: requests streamed natively; rig relays them untouched and does not count their calls",
+    cell: (row) =>
+      `${row.tool_calls}${row.tool_calls_unseen ? ` (+${row.tool_calls_unseen} streams unseen)` : ""}`,
+  },
+  {
+    title: "repaired",
+    hint: "arguments that did not parse until rig repaired them",
+    cell: (row) => String(row.tool_calls_repaired),
+  },
+  {
+    title: "extracted",
+    hint: "calls the model wrote as text, turned into calls by rig",
+    cell: (row) => String(row.tool_calls_extracted),
+  },
+  {
+    title: "unoffered",
+    hint: "calls naming a tool the request did not offer",
+    cell: (row) => String(row.tool_calls_unoffered),
+  },
+  { title: "cut", hint: "answers cut by the token limit", cell: (row) => String(row.answers_cut) },
+  { title: "upstream errors", cell: (row) => String(row.upstream_errors) },
+  {
+    title: "cache reuse",
+    hint: "prompt tokens the runtime's cache served",
+    cell: (row) =>
+      `${row.cache_reuse === null ? "" : `${Math.round(row.cache_reuse * 100)}%`}${
+        row.cache_misses ? ` (${row.cache_misses} missed)` : ""
+      }`,
+  },
+];
+
+/** The table's columns for one grouping: its keys, then the counts. */
+export function statsColumns(keys: readonly StatsKey[]): StatsColumn[] {
+  return [...keys.map((key) => KEY_COLUMNS[key]), ...COUNT_COLUMNS];
+}

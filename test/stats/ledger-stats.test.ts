@@ -5,7 +5,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { stripVTControlCharacters } from "node:util";
 import Database from "better-sqlite3";
+import { UsageError } from "../../src/cli/errors.ts";
+import { sinceTime, statsTable } from "../../src/cli/stats.ts";
 import { Recorder } from "../../src/gateway/recorder.ts";
 import { Ledger, MIGRATIONS, type RequestRecord, type ToolTally } from "../../src/ledger/ledger.ts";
 
@@ -149,6 +152,41 @@ describe("rig stats from the ledger", () => {
     assert.equal(row!.tool_calls, 1);
     assert.equal(row!.tools_offered, 3);
     upgraded.close();
+  });
+});
+
+describe("rig stats on the command line", () => {
+  test("--since is a duration back from now; anything else is a usage error that shows the forms", () => {
+    const now = Date.parse("2026-03-01T12:00:00.000Z");
+    assert.equal(sinceTime("1h", now), "2026-03-01T11:00:00.000Z");
+    assert.equal(sinceTime("30m", now), "2026-03-01T11:30:00.000Z");
+    assert.equal(sinceTime(undefined, now), undefined);
+    assert.throws(
+      () => sinceTime("yesterday", now),
+      (error: unknown) =>
+        error instanceof UsageError && /e\.g\. 1h, 1d or 30m; got "yesterday"/.test(error.message),
+    );
+  });
+
+  test("the table: one line per group, unseen calls marked and explained only when there are some", () => {
+    const ledger = new Ledger(tempDb());
+    ledger.recordRequests(RECORDS);
+    const rows = ledger.stats(["agent", "server"]);
+    ledger.close();
+    const text = stripVTControlCharacters(statsTable(rows, ["agent", "server"]));
+    const lines = text.split("\n");
+    assert.match(lines[0]!, /^AGENT\s+SERVER\s+REQUESTS\s+TOOLS OFFERED\s+CALLS\s/);
+    assert.match(text, /^claude\s+up\s+2\s+6\s+3\s+1\s+2\s+1\s+1\s+0\s+40% \(1 missed\)$/m);
+    assert.match(text, /^codex\s+other\s+1\s+3\s+0 \(\+1 streams unseen\)\s/m);
+    assert.match(text, /^\(by model name\)\s+up\s+1\s/m);
+    assert.match(text, /^calls: streams unseen: requests streamed natively/m);
+    const seenOnly = stripVTControlCharacters(
+      statsTable(
+        rows.filter((row) => row.agent === "claude"),
+        ["agent", "server"],
+      ),
+    );
+    assert.doesNotMatch(seenOnly, /streams unseen/);
   });
 });
 

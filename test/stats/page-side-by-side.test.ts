@@ -4,7 +4,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { stripVTControlCharacters } from "node:util";
+import { statsTable } from "../../src/cli/stats.ts";
 import { sideBySideCells } from "../../src/gateway/page/browser/stats.ts";
+import { pageHtml } from "../../src/gateway/page/html.ts";
 import { Recorder } from "../../src/gateway/recorder.ts";
 import { Ledger, type RequestRecord } from "../../src/ledger/ledger.ts";
 
@@ -63,4 +66,29 @@ test("the recorder's stats include the batch not yet written, from a time on; th
   ]);
   assert.equal(sideBySideCells(rows[1]!)[4], "0 (+1 streams unseen)");
   ledger.close();
+});
+
+test("the page's table head names the columns rig stats prints, in the same order, with their hints", () => {
+  const html = pageHtml({ home: "/home/someone", version: "0.1.0", adminToken: "t".repeat(32) });
+  const head = /<table id="side-by-side-table"><thead><tr>\n(.*)\n<\/tr>/.exec(html)?.[1] ?? "";
+  const titles = [...head.matchAll(/<th scope="col"[^>]*>([^<]*)<\/th>/g)].map((match) => match[1]);
+  assert.deepEqual(titles, [
+    "agent",
+    "server",
+    "requests",
+    "tools offered",
+    "calls",
+    "repaired",
+    "extracted",
+    "unoffered",
+    "cut",
+    "upstream errors",
+    "cache reuse",
+  ]);
+  assert.match(head, /title="prompt tokens the runtime&#39;s cache served">cache reuse</);
+  const cli = stripVTControlCharacters(statsTable([], ["agent", "server"])).split("\n")[0]!;
+  assert.deepEqual(
+    cli.split(/\s{2,}/),
+    titles.map((title) => title!.toUpperCase()),
+  );
 });

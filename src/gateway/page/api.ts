@@ -6,7 +6,7 @@ import type { Recorder } from "../recorder.ts";
 import { decodedName } from "../routes.ts";
 import { streamLog, streamStackEvents } from "./events.ts";
 import { inventoryView } from "./inventory.ts";
-import { GATEWAY_LOG, PAGE_ROUTES } from "./protocol.ts";
+import { GATEWAY_LOG, PAGE_ROUTES, SIDE_BY_SIDE_KEYS } from "./protocol.ts";
 import { stackView } from "./stack.ts";
 
 export interface PageApiDeps {
@@ -49,7 +49,7 @@ export async function handlePageApi(
         return true;
       }
       const iso = since === undefined ? undefined : new Date(since).toISOString();
-      sendJson(res, 200, recorder.stats(["agent", "server"], iso), { "cache-control": "no-store" });
+      sendJson(res, 200, recorder.stats(SIDE_BY_SIDE_KEYS, iso), { "cache-control": "no-store" });
       return true;
     }
     case PAGE_ROUTES.stack:

@@ -1,4 +1,5 @@
-import { ADMIN_TOKEN_META } from "./protocol.ts";
+import { statsColumns } from "../../ledger/stats.ts";
+import { ADMIN_TOKEN_META, SIDE_BY_SIDE_KEYS } from "./protocol.ts";
 
 // The page's HTML: a skeleton the script fills. Pure: what it shows in, text out.
 
@@ -12,6 +13,16 @@ const escapes: Record<string, string> = {
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (character) => escapes[character]!);
+}
+
+/** The agents-side-by-side table's head, from the columns `rig stats` prints. */
+function sideBySideHead(): string {
+  return statsColumns(SIDE_BY_SIDE_KEYS)
+    .map(
+      (column) =>
+        `<th scope="col"${column.hint ? ` title="${escapeHtml(column.hint)}"` : ""}>${escapeHtml(column.title)}</th>`,
+    )
+    .join("");
 }
 
 /**
@@ -78,7 +89,7 @@ ${section(
 <div class="charts"><figure id="activity-tokens" aria-label="Tokens per request over time"></figure><figure id="activity-speed" aria-label="Tokens per second over time"></figure></div>
 <h3>Agents side by side <small>(last 24 hours; <code>rig stats</code>)</small></h3>
 <div class="scroll"><table id="side-by-side-table"><thead><tr>
-<th scope="col">agent</th><th scope="col">server</th><th scope="col">requests</th><th scope="col">tools offered</th><th scope="col">calls</th><th scope="col" title="arguments that did not parse until rig repaired them">repaired</th><th scope="col" title="calls the model wrote as text, turned into calls by rig">extracted</th><th scope="col" title="calls naming a tool the request did not offer">unoffered</th><th scope="col" title="answers cut by the token limit">cut</th><th scope="col">upstream errors</th><th scope="col" title="prompt tokens the runtime's cache served">cache reuse</th>
+${sideBySideHead()}
 </tr></thead><tbody></tbody></table></div>
 <div class="scroll"><table id="activity-table"><thead><tr>
 <th scope="col">time</th><th scope="col">agent</th><th scope="col">server</th><th scope="col">route</th><th scope="col">status</th><th scope="col">prompt</th><th scope="col">cached</th><th scope="col">completion</th><th scope="col">ttft</th><th scope="col">tok/s</th>

@@ -1,9 +1,9 @@
 import type { RequestRules } from "../../config/schema.ts";
-import type { RequestRow, StatsRow } from "../../ledger/ledger.ts";
+import type { RequestRow, StatsKey, StatsRow } from "../../ledger/ledger.ts";
 import type { ServerStatus } from "../../supervisor/status.ts";
 
 // What the page and the daemon say to each other: the admin routes the page reads and the JSON they
-// answer. The browser bundle imports this file, so it holds types and paths only.
+// answer. The browser bundle imports this file, so it holds types, paths and constants only.
 
 export type { RequestRow, RequestRules, ServerStatus, StatsRow };
 
@@ -19,6 +19,9 @@ export const PAGE_ROUTES = {
   /** JSON InventoryView: the model files under paths.models. */
   inventory: "/rig/v1/inventory",
 } as const;
+
+/** What the stats route groups by: the page shows agents side by side, each on its server. */
+export const SIDE_BY_SIDE_KEYS: readonly StatsKey[] = ["agent", "server"];
 
 /** SSE: `lines` (LogLines) with the log's last lines on connect, then every line appended. */
 export function logEventsPath(name: string): string {

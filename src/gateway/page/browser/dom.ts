@@ -1,5 +1,7 @@
 // A few DOM helpers instead of a view library: the page is six tables and a form.
 
+import { formatSize } from "../../../config/duration.ts";
+
 type Child = Node | string | number | null | undefined | false;
 type Attributes = Record<string, string | number | boolean | null | undefined | ((event: Event) => void)>;
 
@@ -50,16 +52,9 @@ export function formatSeconds(seconds: number | null | undefined): string {
   return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
 }
 
+/** Sizes in the decimal units the CLI prints (`formatSize`), so the page and `rig ls` agree. */
 export function formatBytes(bytes: number | null | undefined): string {
-  if (bytes === null || bytes === undefined) return "";
-  const units = ["B", "KB", "MB", "GB", "TB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value >= 100 || unit === 0 ? 0 : 1)} ${units[unit]}`;
+  return bytes === null || bytes === undefined ? "" : formatSize(bytes);
 }
 
 export function formatNumber(value: number | null | undefined, digits = 0): string {

@@ -1,4 +1,5 @@
-import type { RequestRow, StatsRow } from "../protocol.ts";
+import { statsColumns } from "../../../ledger/stats.ts";
+import { type RequestRow, SIDE_BY_SIDE_KEYS, type StatsRow } from "../protocol.ts";
 
 // Numbers the page derives from request rows. Pure, so the tests check them without a browser.
 
@@ -65,21 +66,7 @@ export function chartColumns(rows: readonly RequestRow[]): {
   };
 }
 
-/** One line of the table: the counts `rig stats` prints, for one agent on one server. */
+/** One line of the table: the cells `rig stats` prints, for one agent on one server. */
 export function sideBySideCells(row: StatsRow): string[] {
-  const calls = `${row.tool_calls}${row.tool_calls_unseen ? ` (+${row.tool_calls_unseen} streams unseen)` : ""}`;
-  const reuse = row.cache_reuse === null ? "" : `${Math.round(row.cache_reuse * 100)}%`;
-  return [
-    row.agent ?? "(by model name)",
-    row.server ?? "",
-    String(row.requests),
-    String(row.tools_offered),
-    calls,
-    String(row.tool_calls_repaired),
-    String(row.tool_calls_extracted),
-    String(row.tool_calls_unoffered),
-    String(row.answers_cut),
-    String(row.upstream_errors),
-    `${reuse}${row.cache_misses ? ` (${row.cache_misses} missed)` : ""}`,
-  ];
+  return statsColumns(SIDE_BY_SIDE_KEYS).map((column) => column.cell(row));
 }
