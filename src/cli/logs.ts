@@ -1,33 +1,10 @@
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { defineCommand } from "citty";
 import { findServer } from "../config/loader.ts";
 import { didYouMean } from "../config/problems.ts";
-import { sleep } from "../system/process.ts";
+import { followLog } from "../system/follow-log.ts";
 import { homeArg, loadOrExit, RigError } from "./common.ts";
-
-/** Prints what is appended to a file, following rotation (a new inode or a shorter file starts over). */
-async function follow(file: string, from: number): Promise<never> {
-  let position = from;
-  let inode = existsSync(file) ? statSync(file).ino : 0;
-  for (;;) {
-    await sleep(250);
-    if (!existsSync(file)) continue;
-    const stat = statSync(file);
-    if (stat.ino !== inode || stat.size < position) {
-      inode = stat.ino;
-      position = 0;
-    }
-    if (stat.size > position) {
-      const fd = openSync(file, "r");
-      const buffer = Buffer.alloc(stat.size - position);
-      readSync(fd, buffer, 0, buffer.length, position);
-      closeSync(fd);
-      position = stat.size;
-      process.stdout.write(buffer);
-    }
-  }
-}
 
 export default defineCommand({
   meta: {
@@ -58,18 +35,21 @@ export default defineCommand({
     if (!Number.isInteger(count) || count < 0)
       throw new RigError(`-n takes a whole number, not ${args.lines}`, 2);
     const file = join(config.home.logs, `${name}.log`);
-    let size = 0;
-    if (existsSync(file)) {
-      const text = readFileSync(file, "utf8");
-      size = Buffer.byteLength(text);
-      const lines = text.endsWith("\n") ? text.slice(0, -1).split("\n") : text.split("\n");
-      if (count > 0 && text) process.stdout.write(`${lines.slice(-count).join("\n")}\n`);
-    } else if (!args.follow) {
+    if (!existsSync(file) && !args.follow) {
       process.stderr.write(
         `no log yet for ${name} (${file}): it is written when the ${name === "gateway" ? "gateway" : "server"} first starts\n`,
       );
       return;
     }
-    if (args.follow) await follow(file, size);
+    // The last lines arrive before followLog returns; with -f it then reads on, across rotations
+    // (the old file to its end first) and keeps the process running until it is interrupted.
+    const follower = followLog(
+      file,
+      (lines) => {
+        if (lines.length) process.stdout.write(`${lines.join("\n")}\n`);
+      },
+      { lines: count, keepAlive: args.follow, once: !args.follow },
+    );
+    if (!args.follow) follower.close();
   },
 });

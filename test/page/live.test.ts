@@ -5,10 +5,12 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { formatSize } from "../../src/config/duration.ts";
+import { formatBytes } from "../../src/gateway/page/browser/dom.ts";
 import { speedsOverWindow, threwCacheAway, tokensPerSecond } from "../../src/gateway/page/browser/stats.ts";
-import { followLog } from "../../src/gateway/page/log-follow.ts";
 import type { RequestRow } from "../../src/gateway/page/protocol.ts";
 import { rotate } from "../../src/supervisor/log.ts";
+import { followLog } from "../../src/system/follow-log.ts";
 import { sleep } from "../../src/system/process.ts";
 
 const folder = mkdtempSync(join(tmpdir(), "rig-live-"));
@@ -106,5 +108,11 @@ describe("numbers the page shows", () => {
     assert.equal(threwCacheAway(row(now, { cached_tokens: 0 })), true);
     assert.equal(threwCacheAway(row(now, { cached_tokens: 30 })), false);
     assert.equal(threwCacheAway(row(now, { cached_tokens: null })), false);
+  });
+
+  test("sizes read as the CLI prints them: decimal units, so 1.5e9 bytes is 1.50 GB, not 1.4", () => {
+    assert.equal(formatBytes(1_500_000_000), formatSize(1_500_000_000));
+    assert.equal(formatBytes(1_500_000_000), "1.50 GB");
+    assert.equal(formatBytes(null), "");
   });
 });

@@ -2,8 +2,8 @@ import type { ServerResponse } from "node:http";
 import { sse } from "../../dialects/sse.ts";
 import type { RequestRow } from "../../ledger/ledger.ts";
 import type { Supervisor } from "../../supervisor/supervisor.ts";
+import { followLog } from "../../system/follow-log.ts";
 import type { Recorder } from "../recorder.ts";
-import { followLog } from "./log-follow.ts";
 import type { LogLines, ServersSnapshot } from "./protocol.ts";
 
 /** A comment this often keeps proxies from closing a quiet stream and shows a gone client early. */

@@ -1,12 +1,35 @@
+// Following a log file as `tail -F` does: the page's live log and `rig logs` read logs this one way.
+
 import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
 
 const CHUNK_BYTES = 64 * 1024;
 const FOLLOW_INTERVAL_MS = 250;
 
 export interface FollowOptions {
-  /** How many of the file's last lines to send first. */
+  /** How many of the file's last lines to send first (200 unless told; 0 sends none). */
   lines?: number;
   intervalMs?: number;
+  /** Keep the process running while following (`rig logs -f`); the daemon's followers do not. */
+  keepAlive?: boolean;
+  /** A single read (`rig logs` without -f): an unfinished last line is a line, not held for its end. */
+  once?: boolean;
+}
+
+/**
+ * Where the last `count` lines of an open file start, near enough: a chunk at a time back from its
+ * end until more than `count` line ends are in, so a long tail is read whole and a short one cheaply.
+ */
+function tailStart(fd: number, size: number, count: number): number {
+  let start = size;
+  let lineEnds = 0;
+  while (start > 0 && lineEnds <= count) {
+    const length = Math.min(CHUNK_BYTES, start);
+    start -= length;
+    const buffer = Buffer.alloc(length);
+    readSync(fd, buffer, 0, length, start);
+    for (const byte of buffer) if (byte === 0x0a) lineEnds++;
+  }
+  return start;
 }
 
 /**
@@ -29,7 +52,9 @@ export function followLog(
   const emit = (text: string, keep = Number.POSITIVE_INFINITY) => {
     const parts = (partial + text).split(/\r?\n/);
     partial = parts.pop() ?? "";
-    const lines = parts.filter((line) => line.trim()).slice(-keep);
+    const whole = parts.filter((line) => line.trim());
+    // slice(-0) would keep every line.
+    const lines = keep === 0 ? [] : whole.slice(-keep);
     if (lines.length || rotated) onLines(lines, rotated);
     rotated = false;
   };
@@ -45,13 +70,13 @@ export function followLog(
     }
     return Buffer.concat(chunks).toString("utf8");
   };
-  /** Opens the file at its start, or near its end; true when that cut a line. */
-  const open = (fromTail: boolean): boolean => {
+  /** Opens the file at its start, or where its last `tail` lines start; true when that cut a line. */
+  const open = (tail?: number): boolean => {
     const handle = openSync(file, "r");
     const { size, ino } = fstatSync(handle);
     fd = handle;
     inode = ino;
-    position = fromTail ? Math.max(0, size - CHUNK_BYTES) : 0;
+    position = tail === undefined ? 0 : tailStart(handle, size, tail);
     return position > 0;
   };
   const closeFile = () => {
@@ -68,16 +93,18 @@ export function followLog(
         partial = "";
       }
       closeFile();
-      open(false);
+      open();
       emit(readToEnd());
     }
   };
 
+  const tailLines = options.lines ?? 200;
   if (statSync(file, { throwIfNoEntry: false })) {
-    const cut = open(true);
-    const tail = readToEnd();
+    const cut = open(tailLines);
+    const read = readToEnd();
+    const tail = options.once && read && !read.endsWith("\n") ? `${read}\n` : read;
     // A tail that starts mid-line begins at the next whole line.
-    emit(cut ? tail.slice(tail.indexOf("\n") + 1) : tail, options.lines ?? 200);
+    emit(cut ? tail.slice(tail.indexOf("\n") + 1) : tail, tailLines);
   }
   const timer = setInterval(() => {
     try {
@@ -87,7 +114,7 @@ export function followLog(
       closeFile();
     }
   }, options.intervalMs ?? FOLLOW_INTERVAL_MS);
-  timer.unref();
+  if (!options.keepAlive) timer.unref();
   return {
     close() {
       clearInterval(timer);
