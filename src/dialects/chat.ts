@@ -1,6 +1,7 @@
 import { ThinkSplitter } from "./reasoning.ts";
 import { repairJson } from "./repair.ts";
 import type { ChatEvent, Json, ToolCallReport, TranslationContext, UsageEvent } from "./types.ts";
+import { usageOf } from "./usage.ts";
 
 interface PendingCall {
   id: string;
@@ -61,29 +62,23 @@ export function parseTextToolCalls(text: string): Array<{ name: string; argument
 /**
  * The usage a chunk reports, as the usage event: the `usage` object wins; llama-server's `timings`
  * (on its last chunk even when the client did not ask for usage) count only when nothing better came,
- * and say how much of the prompt its cache served when the usage does not.
+ * and say how much of the prompt its cache served when the usage does not (`usageOf` reads both).
  */
 function usageEvent(chunk: Json, known: UsageEvent | undefined): UsageEvent | undefined {
-  const usage = chunk.usage as Json | undefined;
-  const timings = chunk.timings as Json | undefined;
-  const cacheServed = typeof timings?.cache_n === "number" ? timings.cache_n : undefined;
-  if (usage && typeof usage === "object") {
-    const cached = (usage.prompt_tokens_details as Json | undefined)?.cached_tokens ?? cacheServed;
-    const reasoning = (usage.completion_tokens_details as Json | undefined)?.reasoning_tokens;
-    return {
-      type: "usage",
-      input: Number(usage.prompt_tokens ?? 0),
-      output: Number(usage.completion_tokens ?? 0),
-      ...(typeof cached === "number" ? { cached } : {}),
-      ...(typeof reasoning === "number" ? { reasoning } : {}),
-    };
-  }
-  if (known || !timings || typeof timings !== "object") return known;
+  const usage = chunk.usage as Json | null | undefined;
+  const hasUsage = typeof usage === "object" && usage !== null;
+  if (known && !hasUsage) return known;
+  const counts = usageOf(chunk);
+  if (!counts) return known;
+  const reasoning = hasUsage
+    ? (usage.completion_tokens_details as Json | undefined)?.reasoning_tokens
+    : undefined;
   return {
     type: "usage",
-    input: Number(timings.prompt_n ?? 0) + (cacheServed ?? 0),
-    output: Number(timings.predicted_n ?? 0),
-    ...(cacheServed === undefined ? {} : { cached: cacheServed }),
+    input: counts.prompt,
+    output: counts.completion,
+    ...(counts.cached === undefined ? {} : { cached: counts.cached }),
+    ...(typeof reasoning === "number" ? { reasoning } : {}),
   };
 }
 
