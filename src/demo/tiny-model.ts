@@ -22,8 +22,10 @@ export interface TinyModelOptions {
   context?: number;
   seed?: number;
   name?: string;
-  /** Let the model end its turn: the end-of-text token ranks just above every word, so sampling picks
-   * it about once in forty tokens (greedy decoding stops at once). */
+  /** Let the model end its turn: after a word the end-of-text token ranks just above every word, so
+   * sampling picks it about once in forty tokens (greedy decoding stops after one word). It never
+   * follows a token the model cannot say, such as the newline that ends a chat prompt, so an answer
+   * always has a first word. */
   endsTurns?: boolean;
 }
 
@@ -93,10 +95,27 @@ export function writeTinyModel(llamaSource: string, outPath: string, options: Ti
   }
   metadata.set("tokenizer.chat_template", { type: GgufType.STRING, value: template });
 
-  const shared = Float32Array.from({ length: embedding }, () => noise(1));
+  // A model that ends turns keeps the second half of each vector for tokens it cannot say (below):
+  // one Q8_0 block of 32 each, so quantising never blurs the end-of-text token's narrow lead.
+  const half = embedding / 2;
+  const shared = Float32Array.from({ length: embedding }, (_, i) =>
+    options.endsTurns && i >= half ? 0 : noise(1),
+  );
   const rms = Math.sqrt(shared.reduce((sum, x) => sum + x * x, 0) / embedding);
   const norm = Math.sqrt(shared.reduce((sum, x) => sum + (x / rms) ** 2, 0));
   const direction = shared.map((x) => x / rms / norm);
+
+  // Tokens the model cannot say embed partly along a second direction, against which the end-of-text
+  // row points: with every layer the identity, the last prompt token alone decides the first
+  // sampled token, and an empty answer would read to an agent as a failed turn.
+  const unsayable = Float32Array.from({ length: embedding }, (_, i) =>
+    options.endsTurns && i >= half ? noise(1) : 0,
+  );
+  const unsayableNorm = Math.hypot(...unsayable) || 1;
+  unsayable.forEach((x, i) => {
+    unsayable[i] = x / unsayableNorm;
+  });
+  const promptOnly = direction.map((x, i) => x + unsayable[i]!);
 
   const endOfText = Number(
     vocab.metadata.get("tokenizer.ggml.eos_token_id")?.type === GgufType.UINT32
@@ -106,10 +125,12 @@ export function writeTinyModel(llamaSource: string, outPath: string, options: Ti
   const tokenEmbedding = new Float32Array(vocabSize * embedding);
   const output = new Float32Array(vocabSize * embedding);
   for (let token = 0; token < vocabSize; token++) {
-    tokenEmbedding.set(shared, token * embedding);
     const word = tokenTypes.values[token] === 1 && PLAIN_WORD.test(String(tokens.values[token]));
-    const weight = word ? 10 + next() : options.endsTurns && token === endOfText ? 11.01 : -10;
-    for (let i = 0; i < embedding; i++) output[token * embedding + i] = direction[i]! * weight;
+    tokenEmbedding.set(options.endsTurns && !word ? promptOnly : shared, token * embedding);
+    const endsTurn = options.endsTurns && token === endOfText;
+    const weight = word ? 10 + next() : endsTurn ? 11.01 : -10;
+    for (let i = 0; i < embedding; i++)
+      output[token * embedding + i] = direction[i]! * weight - (endsTurn ? unsayable[i]! * 30 : 0);
   }
   const ones = (length: number) => new Float32Array(length).fill(1);
   const randomMatrix = (length: number) => Float32Array.from({ length }, () => noise(0.1));

@@ -23,8 +23,6 @@ interface AgentCase {
   headless(prompt: string): string[];
   /** The agent's shell tool, as the scripted model calls it to run `command`. */
   shell(command: string): { name: string; args: Record<string, unknown> };
-  /** Request rules the agent's profile needs to run on the tiny model. */
-  request?: string;
 }
 
 const CASES: Record<string, AgentCase> = {
@@ -61,9 +59,6 @@ const CASES: Record<string, AgentCase> = {
   copilot: {
     headless: (prompt) => ["-p", prompt, "-s", "--allow-all-tools"],
     shell: (command) => ({ name: "bash", args: { command, description: "print the marker" } }),
-    // Copilot asks for greedy decoding, which ends the tiny model's answer at once; it takes an empty
-    // answer for an error.
-    request: "{ set: { temperature: 1 } }",
   },
   crush: {
     headless: (prompt) => ["run", "--quiet", prompt],
@@ -127,10 +122,9 @@ function harnessLines(): string[] {
 const agentName = (harness: string, server: string) => `${harness}-${server}`;
 
 function agentLines(server: string): string[] {
-  return HARNESS_ORDER.map((harness) => {
-    const rules = CASES[harness]!.request;
-    return `  ${agentName(harness, server)}: { harness: ${harness}, server: ${server}${rules ? `, request: ${rules}` : ""} }`;
-  });
+  return HARNESS_ORDER.map(
+    (harness) => `  ${agentName(harness, server)}: { harness: ${harness}, server: ${server} }`,
+  );
 }
 
 /** One home for the real llama-server runs: `tiny` in the runtime's own dialects, `forced` translating. */

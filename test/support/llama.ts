@@ -29,7 +29,7 @@ export function rpcServer(): string {
  */
 export async function tinyModel(options: { endsTurns?: boolean } = {}): Promise<string> {
   const dir = join(cacheRoot(), "test-models");
-  const path = join(dir, options.endsTurns ? "tiny-turns-v2.gguf" : "tiny-v3.gguf");
+  const path = join(dir, options.endsTurns ? "tiny-turns-v3.gguf" : "tiny-v3.gguf");
   if (existsSync(path)) return path;
   mkdirSync(dir, { recursive: true });
   const source = await ensureLlamaSource();
