@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { Config } from "../config/loader.ts";
 import { gatewayUrl } from "../config/urls.ts";
 import { readAdminToken } from "../gateway/admin-token.ts";
+import { homeIsHeld } from "../gateway/home-lock.ts";
 import type { PeerStatus } from "../peers/registry.ts";
 import type { ServerStatus } from "../supervisor/status.ts";
 import { isAlive, sleep } from "../system/process.ts";
@@ -118,17 +119,6 @@ function logTail(config: Config, lines = 15): string {
   }
 }
 
-function homeDaemonAlive(config: Config): boolean {
-  try {
-    const { pid } = JSON.parse(readFileSync(join(config.home.state, "gateway.json"), "utf8")) as {
-      pid: number;
-    };
-    return isAlive(pid);
-  } catch {
-    return false;
-  }
-}
-
 /** Starts the daemon detached (logs to logs/gateway.log) and waits until it answers. */
 export async function startDaemon(config: Config): Promise<DaemonStatus> {
   const main = process.argv[1]!;
@@ -149,9 +139,9 @@ export async function startDaemon(config: Config): Promise<DaemonStatus> {
   while (Date.now() < deadline) {
     const status = await daemonStatus(config).catch(() => undefined);
     if (status) return status;
-    // A daemon that exits because this home already has one (which rebinds to a changed
-    // gateway.port when it reloads rig.yaml) is no failure: wait for the running one to answer.
-    if (child.pid && !isAlive(child.pid) && !homeDaemonAlive(config)) break;
+    // A daemon that exits because this home already has one (still starting, or rebinding to a
+    // changed gateway.port as it reloads rig.yaml) is no failure: wait for that one to answer.
+    if (child.pid && !isAlive(child.pid) && !homeIsHeld(config.home.state)) break;
     await sleep(50);
   }
   throw new RigError(

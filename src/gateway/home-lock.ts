@@ -45,6 +45,16 @@ function create(path: string): boolean {
 }
 
 /**
+ * Whether a daemon holds this home, answering or not yet: a CLI that started a daemon which exited
+ * because another one holds the home waits for that one.
+ */
+export function homeIsHeld(stateDir: string): boolean {
+  const path = join(stateDir, LOCK_FILE);
+  const holder = readHolder(path);
+  return holds(holder) || (!holder && beingWritten(path));
+}
+
+/**
  * One daemon per home: the lock is a file created exclusively, naming its holder. A holder that
  * is gone (killed with -9) leaves a stale file, which the next daemon replaces.
  */

@@ -1,14 +1,14 @@
 // The daemon left running next to a browser: pages on other origins, DNS rebinding, admin routes,
 // keys, binding beyond loopback, and a second daemon for the same home. Through the built CLI.
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, test } from "node:test";
 import { chromium } from "playwright-core";
 import { freePort } from "../../src/system/ports.ts";
-import { sleep } from "../../src/system/process.ts";
+import { processStartTime, sleep } from "../../src/system/process.ts";
 import { rig, rigJson } from "../support/cli.ts";
 import { homesForThisFile } from "../support/home.ts";
 import { type PsRow, readRecord, scriptedServer } from "../support/stack.ts";
@@ -179,5 +179,30 @@ describe("one daemon per home", () => {
     const [after] = await rigJson<PsRow[]>(["ps"], { home: stack.root });
     assert.equal(after!.pid, before!.pid, "its servers kept running");
     await assert.rejects(raw(`${stack.url}/health`), "the old port is closed");
+  });
+
+  test("a CLI whose daemon finds another one starting waits for that one to answer", async (t) => {
+    const stack = await home(`servers:\n${scriptedServer("echo")}`);
+    // This test process stands in for a daemon between taking the home's lock and listening: the
+    // daemon the CLI starts exits at once, and the CLI must wait for this one, not give up.
+    const lock = join(stack.root, "state", "daemon.lock");
+    mkdirSync(dirname(lock), { recursive: true });
+    writeFileSync(lock, JSON.stringify({ pid: process.pid, start_time: processStartTime(process.pid) }));
+    t.after(() => rmSync(lock, { force: true }));
+    const waiting = rig(["gateway", "start", "--json"], { home: stack.root, timeoutMs: 30_000 });
+    await sleep(2000);
+    const late = createServer((req, res) => {
+      res.setHeader("content-type", "application/json");
+      res.end(
+        JSON.stringify(
+          req.url === "/health" ? { rig: { home: stack.root } } : { pid: process.pid, servers: [] },
+        ),
+      );
+    });
+    await new Promise<void>((resolve) => late.listen(stack.port, "127.0.0.1", resolve));
+    t.after(() => late.close());
+    const started = await waiting;
+    assert.equal(started.code, 0, started.stderr);
+    assert.equal(JSON.parse(started.stdout).pid, process.pid, "it names the daemon that holds the home");
   });
 });
