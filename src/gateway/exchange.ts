@@ -58,6 +58,17 @@ export function startingNotice(route: Route, server: string): string {
   return streamDialectOf(route) === "gemini" ? "\n" : `: rig is starting ${server}\n\n`;
 }
 
+/**
+ * Told to a streaming client that already holds the head (sent with the starting notices) when its
+ * server cannot answer and the next of the chain is tried: the head's `x-rig-server` names the first.
+ */
+export function fallbackNotice(route: Route, server: string, reason: string, next: string): string {
+  if (streamDialectOf(route) === "gemini") return "\n";
+  // One comment line: a reason may carry a log tail, and a bare newline would end the comment.
+  const why = reason.split("\n", 1)[0]!.slice(0, 300);
+  return `: rig: ${server} could not answer (${why}); trying ${next}\n\n`;
+}
+
 function holdsStream(res: ServerResponse): boolean {
   return String(res.getHeader("content-type") ?? "").includes("text/event-stream");
 }

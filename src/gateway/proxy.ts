@@ -13,7 +13,14 @@ import {
 } from "../peers/registry.ts";
 import type { LastExit, ServerStatus } from "../supervisor/status.ts";
 import { sendError } from "./errors.ts";
-import { type Exchange, type ExchangeFacts, failExchange, openStream, startingNotice } from "./exchange.ts";
+import {
+  type Exchange,
+  type ExchangeFacts,
+  failExchange,
+  fallbackNotice,
+  openStream,
+  startingNotice,
+} from "./exchange.ts";
 import { BodyTooLarge, readBody, sendJson } from "./http.ts";
 import {
   type ExchangePlan,
@@ -235,6 +242,8 @@ export class ModelProxy {
       this.deps.log?.(
         `${name} could not take a ${ex.route.name} request (${outcome.unavailable}); trying ${chain[index + 1]}`,
       );
+      if (ex.res.headersSent && !ex.res.writableEnded)
+        ex.res.write(fallbackNotice(ex.route, name, outcome.unavailable, chain[index + 1]!));
       if (ex.abort.signal.aborted)
         return ex.record(499, { server: name, stream: plan.stream, error: "client disconnected" });
     }

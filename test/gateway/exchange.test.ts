@@ -7,7 +7,9 @@ import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import Anthropic from "@anthropic-ai/sdk";
 import { loadConfig } from "../../src/config/loader.ts";
+import { fallbackNotice } from "../../src/gateway/exchange.ts";
 import { ModelProxy, type ServerLeases } from "../../src/gateway/proxy.ts";
+import type { Route } from "../../src/gateway/routes.ts";
 import type { RequestRecord } from "../../src/ledger/ledger.ts";
 import { stoppedStatus } from "../../src/supervisor/status.ts";
 // @ts-expect-error: a plain .mjs helper without types
@@ -281,4 +283,14 @@ describe("gateway exchange: the retry rule", () => {
       failing.close();
     }
   });
+});
+
+test("a fallback notice is one SSE comment line whatever the reason holds; Gemini's client gets a blank line", () => {
+  const chat: Route = { path: "/v1/chat/completions", dialect: "chat", name: "chat" };
+  const gemini: Route = { path: "/v1beta/models/m:streamGenerateContent", dialect: "gemini", name: "gemini" };
+  assert.equal(
+    fallbackNotice(chat, "big", "failed to start: exited\nlast log lines:\nout of memory", "small"),
+    ": rig: big could not answer (failed to start: exited); trying small\n\n",
+  );
+  assert.equal(fallbackNotice(gemini, "big", "answered 503", "small"), "\n");
 });

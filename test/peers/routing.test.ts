@@ -132,29 +132,33 @@ servers:
   streamer: { runtime: llama.cpp, model: models/tiny.gguf, fallback: [llama] }
   doomed: { runtime: llama.cpp, model: models/tiny.gguf, fallback: [gone/x] }
   vanished: { runtime: llama.cpp, model: models/tiny.gguf, fallback: [plain/m] }
+  late: { runtime: llama.cpp, model: models/tiny.gguf, fallback: [plain/m] }
 agents:
   remote-coder: { harness: claude-code, server: rigpeer/big }
 `,
 });
 
 /**
- * `broken` and `doomed` fail to start; `vanished` starts at an address nothing answers on; every other
- * server is the local scripted upstream.
+ * `broken` and `doomed` fail to start; `late` fails after starting long enough for a streaming client
+ * to be told it is starting; `vanished` starts at an address nothing answers on; every other server is
+ * the local scripted upstream.
  */
 class FakeLeases implements ServerLeases {
   leased: string[] = [];
   inFlight = 0;
   async lease(name: string) {
     this.leased.push(name);
-    if (name === "broken" || name === "doomed") throw new Error(`${name} exited while starting`);
+    if (name === "late") await new Promise((resolve) => setTimeout(resolve, 1300));
+    if (name === "broken" || name === "doomed" || name === "late")
+      throw new Error(`${name} exited while starting`);
     this.inFlight++;
     return { baseUrl: name === "vanished" ? gone : local.url, model: `local-${name}` };
   }
   release() {
     this.inFlight--;
   }
-  endpoint() {
-    return { baseUrl: local.url };
+  endpoint(name: string) {
+    return name === "late" ? undefined : { baseUrl: local.url };
   }
   status() {
     return Object.values(config.servers).map(stoppedStatus);
@@ -305,6 +309,18 @@ describe("peers and fallback through the gateway", () => {
     assert.ok(logged.some((line) => /gone\/x could not take .*could not be reached/.test(line)));
     assert.ok(logged.some((line) => /busy\/x could not take .*answered 503/.test(line)));
     assert.equal(leases.inFlight, 0);
+  });
+
+  test("a stream told its server is starting hears of the fallback before the next target answers", async () => {
+    const response = await post("/v1/chat/completions", chat("late", "hi", true));
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get("x-rig-server"), "late", "the head went out with the first notice");
+    const text = await response.text();
+    const notice =
+      ": rig: late could not answer (failed to start: late exited while starting); trying plain/m\n\n";
+    assert.ok(text.startsWith(`: rig is starting late\n\n${notice}data: `), text);
+    assert.match(text, /"content":"plain "/);
+    await until(() => records.at(-1)?.server === "plain/m");
   });
 
   test("never after a byte: a stream cut mid-way ends with an error event, the fallback is not asked", async () => {
