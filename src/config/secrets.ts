@@ -9,8 +9,27 @@ const SHORTEST_SECRET = 8;
  * peer key as `<gateway.api_key>` or `<peers.NAME.api_key>`. What rig prints, writes to docs, logs and
  * records about a launch goes through this.
  */
-export function redactSecrets<T>(config: Pick<Config, "expanded" | "gateway" | "peers">, value: T): T {
-  const secrets = [...config.expanded].filter(([expanded]) => expanded.length >= SHORTEST_SECRET);
+export function redactSecrets<T>(config: SecretSource, value: T): T {
+  const secrets = secretsOf(config);
+  if (!secrets.length) return value;
+  const walk = (item: unknown): unknown => {
+    if (typeof item === "string") return hideSecrets(secrets, item);
+    if (Array.isArray(item)) return item.map(walk);
+    if (item && typeof item === "object")
+      return Object.fromEntries(Object.entries(item).map(([key, child]) => [key, walk(child)]));
+    return item;
+  };
+  return walk(value) as T;
+}
+
+type SecretSource = Pick<Config, "expanded" | "gateway" | "peers">;
+
+/** A secret's value and how it is shown in its place. */
+export type Secret = readonly [value: string, shown: string];
+
+/** Every secret the config knows, longest first, so that a secret containing another is shown whole. */
+export function secretsOf(config: SecretSource): Secret[] {
+  const secrets: Secret[] = [...config.expanded].filter(([expanded]) => expanded.length >= SHORTEST_SECRET);
   // Keys are hidden whatever their length: a short key is still a key. One from `${env:NAME}` is shown
   // by that reference.
   const keys: Array<[string | undefined, string]> = [
@@ -22,16 +41,10 @@ export function redactSecrets<T>(config: Pick<Config, "expanded" | "gateway" | "
   ];
   for (const [key, placeholder] of keys)
     if (key) secrets.push([key, config.expanded.get(key) ?? placeholder]);
-  if (!secrets.length) return value;
-  // Longest first: a secret that contains another is shown whole.
-  secrets.sort(([a], [b]) => b.length - a.length);
-  const walk = (item: unknown): unknown => {
-    if (typeof item === "string")
-      return secrets.reduce((text, [secret, shown]) => text.replaceAll(secret, shown), item);
-    if (Array.isArray(item)) return item.map(walk);
-    if (item && typeof item === "object")
-      return Object.fromEntries(Object.entries(item).map(([key, child]) => [key, walk(child)]));
-    return item;
-  };
-  return walk(value) as T;
+  return secrets.sort(([a], [b]) => b.length - a.length);
+}
+
+/** `text` with each of `secrets` (from `secretsOf`) shown by name. */
+export function hideSecrets(secrets: readonly Secret[], text: string): string {
+  return secrets.reduce((hidden, [secret, shown]) => hidden.replaceAll(secret, shown), text);
 }

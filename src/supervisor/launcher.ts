@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { Config, Server } from "../config/loader.ts";
-import { redactSecrets } from "../config/secrets.ts";
+import { redactSecrets, secretsOf } from "../config/secrets.ts";
 import { fingerprint } from "../inventory/fingerprint.ts";
 import type { LaunchRecord } from "../ledger/ledger.ts";
 import { modelIsPath, runtimeFor } from "../runtimes/index.ts";
@@ -219,6 +219,7 @@ export class Launcher {
     const child = spawnServer(spec, {
       cwd: config.home.root,
       log,
+      secrets: secretsOf(config),
       onExit: (code, signal) => this.exited(name, launch, code, signal),
     });
     launch.process = child;
@@ -277,7 +278,8 @@ export class Launcher {
   }
 
   private async runStep(step: LifecycleStep, launch: Launch): Promise<void> {
-    if (step.kind === "command") return runToCompletion(step.argv, launch.log);
+    if (step.kind === "command")
+      return runToCompletion(step.argv, launch.log, secretsOf(this.hooks.config()));
     const result = await postJson(launch.plan.baseUrl + step.path, step.body, launch.stepTimeoutMs);
     if (result.status >= 400)
       throw new Error(`${step.path} answered ${result.status}: ${result.text.slice(0, 300)}`);

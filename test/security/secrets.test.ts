@@ -152,7 +152,10 @@ describe("what rig prints and writes (the built CLI)", () => {
         "harnesses:",
         `  pi: { command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(IDLE_AGENT)}] }`,
         "servers:",
-        scriptedServer("echo", { BEARER_VALUE: "Bearer ${env:RIG_TEST_ENV_SECRET}" }).trimEnd(),
+        scriptedServer("echo", {
+          BEARER_VALUE: "Bearer ${env:RIG_TEST_ENV_SECRET}",
+          ECHO_SETTINGS: "BEARER_VALUE",
+        }).trimEnd(),
         '    args: [--api-key, "${env:RIG_TEST_ARG_SECRET}"]',
         "peers:",
         `  box: { url: "http://127.0.0.1:9", api_key: ${LITERAL_KEY} }`,
@@ -219,13 +222,27 @@ describe("what rig prints and writes (the built CLI)", () => {
     assertHidden(bytes.join(""), "the ledger file");
   });
 
-  test("the server log's launch line shows references", async () => {
+  test("the server log shows references: in rig's launch line and in the settings the runtime prints", async () => {
     const home = await secretHome();
     const served = await rig(["serve", "echo"], { home: home.root, env });
     assert.equal(served.code, 0, served.stderr);
-    const log = readFileSync(join(home.root, "logs", "echo.log"), "utf8");
-    const launchLine = log.split("\n").find((line) => line.startsWith("--- rig: launching echo"));
+    const logFile = join(home.root, "logs", "echo.log");
+    let log = "";
+    for (let i = 0; i < 50 && !log.includes("settings:"); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      log = readFileSync(logFile, "utf8");
+    }
+    const lines = log.split("\n");
+    const launchLine = lines.find((line) => line.startsWith("--- rig: launching echo"));
     assert.ok(launchLine?.includes("--api-key '${env:RIG_TEST_ARG_SECRET}'"), launchLine);
+    const settings = lines.find((line) => line.startsWith("settings:"));
+    assert.ok(
+      settings?.endsWith('"${env:RIG_TEST_ARG_SECRET}"],"env":"Bearer ${env:RIG_TEST_ENV_SECRET}"}'),
+      settings,
+    );
     assertHidden(log, "logs/echo.log");
+    const shown = await rig(["logs", "echo"], { home: home.root, env });
+    assert.match(shown.stdout, /settings: .*\$\{env:RIG_TEST_ARG_SECRET\}/);
+    assertHidden(shown.stdout, "rig logs echo");
   });
 });

@@ -185,6 +185,12 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   };
   record({ event: "start", argv: process.argv.slice(1), env: { OLLAMA_HOST: process.env.OLLAMA_HOST } });
   console.log(`scripted upstream listening on ${host}:${port}`);
+  if (process.env.ECHO_SETTINGS) {
+    // As vLLM lists its non-default args: the line goes out in two writes, split inside its last value.
+    const settings = `settings: ${JSON.stringify({ args: argv, env: process.env[process.env.ECHO_SETTINGS] })}\n`;
+    process.stdout.write(settings.slice(0, -12));
+    setTimeout(() => process.stdout.write(settings.slice(-12)), 50);
+  }
   scriptedUpstream({
     replies: process.env.SCRIPT ? JSON.parse(readFileSync(process.env.SCRIPT, "utf8")) : [],
     record,
