@@ -1,5 +1,7 @@
 import { performance } from "node:perf_hooks";
-import { Agent, type Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
+import requestOn from "undici/lib/api/api-request.js";
+import Agent from "undici/lib/dispatcher/agent.js";
 
 type Json = Record<string, unknown>;
 
@@ -219,7 +221,7 @@ export class Upstream {
     let reply: Dispatcher.ResponseData;
     let text: string;
     try {
-      reply = await this.dispatcher.request({
+      reply = await requestOn.call(this.dispatcher, {
         origin: request.url.origin,
         path: request.url.pathname,
         method: "POST",

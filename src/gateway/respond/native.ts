@@ -1,4 +1,4 @@
-import { errors as undiciErrors } from "undici";
+import undiciErrors from "undici/lib/core/errors.js";
 import type { Json } from "../../dialects/types.ts";
 import { describeExit, type LastExit } from "../../supervisor/status.ts";
 import { type Exchange, failExchange, writeHead } from "../exchange.ts";
