@@ -52,7 +52,15 @@ export const peerSchema = z
 
 export const workerSchema = z
   .strictObject({
-    host: z.string().min(1).describe("the address rpc-server listens on"),
+    host: z
+      .string()
+      .min(1)
+      // llama.cpp reads each --rpc entry as host:port split at its first ':'.
+      .refine((host) => !host.includes(":"), {
+        message:
+          "llama.cpp's --rpc cannot take an IPv6 address (it splits host:port at the first ':'): give the worker a host name or an IPv4 address",
+      })
+      .describe("the address rpc-server listens on (a host name or an IPv4 address)"),
     port: port.default(50052).describe("rpc-server's port (default 50052)"),
   })
   .describe("a host running llama.cpp's rpc-server (`rig worker run`)");

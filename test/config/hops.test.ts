@@ -72,4 +72,11 @@ servers:
     assert.match(byCode("rpc-runtime")[0]!.message, /`rpc:` is only for llama.cpp/);
     assert.match(byCode("nodes-runtime")[0]!.message, /`nodes:` is only for vllm/);
   });
+
+  test("a worker at an IPv6 address is refused where it is written, saying what to give instead", async () => {
+    const problems = await problemsOf(`workers:\n  w6: { host: "fd00::2" }\n`);
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!.message, /cannot take an IPv6 address.*host name or an IPv4 address/);
+    assert.equal(at(problems[0]!), "2:15");
+  });
 });
