@@ -1,6 +1,7 @@
-import { type CommandDef, defineCommand, renderUsage, runCommand } from "citty";
+import { type ArgsDef, type CommandDef, defineCommand, renderUsage, runCommand } from "citty";
 import packageJson from "../../package.json" with { type: "json" };
 import { ConfigError, formatProblem, nearest } from "../config/problems.ts";
+import { strayArgument } from "./arguments.ts";
 import { inRigColors, pc } from "./colors.ts";
 import { RigError } from "./errors.ts";
 
@@ -97,6 +98,24 @@ async function invocationOf(rawArgs: string[]): Promise<Invocation> {
   return { command, parent, path, args: [...words, ...own.slice(index), ...globals, ...passedOn] };
 }
 
+/** Commands that hand the words after `--` to an agent or a runtime. */
+const PASSES_ON = new Set(["run", "add"]);
+
+async function argsOf(command: CommandDef): Promise<ArgsDef | undefined> {
+  return typeof command.args === "function" ? await command.args() : await command.args;
+}
+
+/** The words given to the command itself: `own` without its command words (the first of each, in order). */
+function ownWords(own: string[], path: string[]): string[] {
+  const words: string[] = [];
+  let next = 0;
+  for (const word of own) {
+    if (word === path[next]) next++;
+    else words.push(word);
+  }
+  return words;
+}
+
 async function printUsage(command: CommandDef, parent: CommandDef | undefined): Promise<void> {
   // citty pads every column to the widest cell, the last one too, and colours even into a pipe.
   const usage = inRigColors(await renderUsage(command, parent)).replace(/[ \t]+$/gm, "");
@@ -128,6 +147,11 @@ async function run(rawArgs: string[]): Promise<number> {
   if (wantsHelp || !command.run) {
     await printUsage(command, parent);
     return wantsHelp ? 0 : 2;
+  }
+  const stray = strayArgument(path.join(" "), (await argsOf(command)) ?? {}, ownWords(own, path));
+  if (stray) {
+    const passOn = PASSES_ON.has(path[0] ?? "") ? " (what the agent or runtime takes goes after `--`)" : "";
+    return usageFailure(`${stray}${passOn}`, path);
   }
   try {
     await runCommand(main, { rawArgs: args });

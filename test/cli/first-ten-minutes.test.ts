@@ -83,6 +83,25 @@ describe("an unknown command", () => {
   });
 });
 
+describe("an option the command does not have, or a word too many", () => {
+  test("is a usage error naming it, before anything runs: a typed --hom never acts on the default home", async () => {
+    const { root } = await home(REMOTE);
+    const typo = await rig(["doctor", "--hom", root], { env: { ...PIPED_WITH_COLOR_TERM, RIG_HOME: root } });
+    assert.equal(typo.code, 2);
+    assert.equal(typo.stdout, "", "no home was checked");
+    assert.match(typo.stderr, /unknown option `--hom`; did you mean `--home`\?\nsee `rig doctor --help`/);
+    const extra = await rig(["ls", "extra", "--home", root]);
+    assert.equal(extra.code, 2);
+    assert.match(extra.stderr, /unexpected argument `extra`/);
+    const agentFlag = await rig(["run", "pi-r", "--yolo", "--home", root]);
+    assert.equal(agentFlag.code, 2);
+    assert.match(
+      agentFlag.stderr,
+      /unknown option `--yolo` \(what the agent or runtime takes goes after `--`\)/,
+    );
+  });
+});
+
 test("--help lines end where their text ends, piped without colour", async () => {
   for (const args of [
     ["--help"],
