@@ -16,8 +16,15 @@ export function contextArgs(input: LaunchInput, flag: string, ...aliases: string
 }
 
 /** The address flags every HTTP runtime takes, then the profile name as the served model name. */
-export function listenArgs(input: LaunchInput, servedNameFlag?: string): string[] {
-  const served = servedNameFlag && !hasFlag(input.args, servedNameFlag) ? [servedNameFlag, input.name] : [];
+export function listenArgs(
+  input: LaunchInput,
+  servedNameFlag?: string,
+  ...otherSpellings: string[]
+): string[] {
+  const served =
+    servedNameFlag && !hasFlag(input.args, servedNameFlag, ...otherSpellings)
+      ? [servedNameFlag, input.name]
+      : [];
   return ["--host", input.host, "--port", input.port, ...served];
 }
 

@@ -38,7 +38,8 @@ export const llamaCpp: RuntimeAdapter = {
         ...prefix,
         "-m",
         input.model ?? "",
-        ...listenArgs(input),
+        // Answers then name the model as clients asked for it, not by its file's path.
+        ...listenArgs(input, "--alias", "-a"),
         ...contextArgs(input, "--ctx-size", "-c"),
         ...acrossHostsArgs(input),
         ...input.args,

@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { loadConfig } from "../../src/config/loader.ts";
+import { AGENT_PINS } from "../../src/install/agents.ts";
 import { launchPlan } from "../../src/runtimes/plan.ts";
+import { fakeAgentInstall, tempCache } from "../support/agent-cache.ts";
 import { RIG_MAIN, rig, rigJson } from "../support/cli.ts";
 import { homesForThisFile } from "../support/home.ts";
 
@@ -37,7 +39,6 @@ describe("rig init", () => {
   test("with llama-server and agent CLIs on PATH and a GGUF in models/, the starter has live profiles", async () => {
     const base = mkdtempSync(join(tmpdir(), "rig-init-"));
     const bin = join(base, "bin");
-    const { mkdirSync, chmodSync } = await import("node:fs");
     mkdirSync(bin);
     for (const tool of ["llama-server", "claude", "codex"]) {
       writeFileSync(join(bin, tool), "#!/bin/sh\nexit 0\n");
@@ -48,9 +49,8 @@ describe("rig init", () => {
     writeFileSync(join(root, "models", "Qwen3-8B-Q4_K_M.gguf"), "GGUF");
     const created = await rigJson<{ runtimes: string[]; harnesses: string[]; server: string }>(
       ["init", "--home", root],
-      {
-        env: { PATH: `${bin}:/usr/bin:/bin` },
-      },
+      // An empty cache: what is found comes from PATH alone.
+      { env: { PATH: `${bin}:/usr/bin:/bin`, RIG_CACHE: tempCache() } },
     );
     assert.ok(created.runtimes.includes("llama.cpp"));
     assert.deepEqual(created.harnesses, ["claude-code", "codex"]);
@@ -58,6 +58,44 @@ describe("rig init", () => {
     const config = await loadConfig({ home: root });
     assert.equal(config.servers["qwen3-8b-q4_k_m"]?.modelPath, join(root, "models", "Qwen3-8B-Q4_K_M.gguf"));
     assert.deepEqual(Object.keys(config.agents), ["claude-qwen3-8b-q4_k_m", "codex-qwen3-8b-q4_k_m"]);
+  });
+
+  test("agent CLIs in rig's cache count as found, and the starter points harnesses at them; PATH wins", async () => {
+    const base = mkdtempSync(join(tmpdir(), "rig-init-"));
+    const cache = tempCache();
+    const claude = fakeAgentInstall(cache, "claude-code", AGENT_PINS["claude-code"]!.version);
+    fakeAgentInstall(cache, "pi", "0.1.0");
+    const pi = fakeAgentInstall(cache, "pi", AGENT_PINS.pi!.version);
+    fakeAgentInstall(cache, "pi", "99.0.0");
+    fakeAgentInstall(cache, "codex", "0.1.0");
+    const codex = fakeAgentInstall(cache, "codex", "0.2.0");
+    fakeAgentInstall(cache, "qwen-code", AGENT_PINS["qwen-code"]!.version);
+    const bin = join(base, "bin");
+    mkdirSync(bin);
+    writeFileSync(join(bin, "qwen"), "#!/bin/sh\nexit 0\n");
+    chmodSync(join(bin, "qwen"), 0o755);
+    const root = join(base, "stack");
+
+    const created = await rig(["init", "--home", root], {
+      env: { PATH: `${bin}:/usr/bin:/bin`, RIG_CACHE: cache },
+    });
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout, /agent CLIs found: claude-code, codex, qwen-code, pi$/m);
+    const config = await loadConfig({ home: root });
+    assert.deepEqual(
+      config.harnesses,
+      {
+        "claude-code": { command: [claude] },
+        codex: { command: [codex] },
+        pi: { command: [pi] },
+      },
+      "the verified version where the cache has it, else the newest; qwen is on PATH, so it is left to PATH",
+    );
+    assert.deepEqual(Object.keys(config.agents), [], "no model yet: the agents are written commented out");
+    assert.match(
+      readFileSync(join(root, "rig.yaml"), "utf8"),
+      /^#\s+claude-my-model:\n#\s+harness: claude-code$/m,
+    );
   });
 });
 
@@ -205,6 +243,8 @@ describe("rig ls and rig explain", () => {
       "127.0.0.1",
       "--port",
       "8081",
+      "--alias",
+      "qwen",
       "--ctx-size",
       "32768",
       "--flash-attn",
@@ -223,7 +263,7 @@ describe("rig ls and rig explain", () => {
       assert.ok(text.stdout.includes(hop), hop);
     assert.ok(
       text.stdout.includes(
-        `llama-server -m ${join(home.root, "models/qwen.gguf")} --host 127.0.0.1 --port 8081 --ctx-size 32768 --flash-attn on -ngl 99`,
+        `llama-server -m ${join(home.root, "models/qwen.gguf")} --host 127.0.0.1 --port 8081 --alias qwen --ctx-size 32768 --flash-attn on -ngl 99`,
       ),
     );
     assert.ok(text.stdout.includes("flash attention measured 1.3x faster here"));

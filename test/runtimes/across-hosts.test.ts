@@ -25,7 +25,7 @@ servers:
     model: /models/big.gguf
     port: 8082
     rpc: [w1]
-    args: [--rpc, "192.168.1.9:50052", -ts, "3,1"]
+    args: [--rpc, "192.168.1.9:50052", -ts, "3,1", -a, big]
   alone:
     runtime: llama.cpp
     model: /models/big.gguf
@@ -64,6 +64,8 @@ describe("llama.cpp split across rpc-server workers", () => {
       "127.0.0.1",
       "--port",
       "8081",
+      "--alias",
+      "split",
       "--rpc",
       "10.0.0.3:50099,10.0.0.2:50052",
       "--tensor-split",
@@ -86,6 +88,8 @@ describe("llama.cpp split across rpc-server workers", () => {
       "192.168.1.9:50052",
       "-ts",
       "3,1",
+      "-a",
+      "big",
     ]);
   });
 
@@ -103,6 +107,8 @@ describe("llama.cpp split across rpc-server workers", () => {
       "127.0.0.1",
       "--port",
       "8083",
+      "--alias",
+      "alone",
     ]);
   });
 

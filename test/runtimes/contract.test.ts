@@ -123,6 +123,8 @@ describe("argv golden files use each runtime's real flags", () => {
       "127.0.0.1",
       "--port",
       "8123",
+      "--alias",
+      "qwen",
       "--ctx-size",
       "32768",
       "--flag",

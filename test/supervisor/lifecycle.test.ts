@@ -29,7 +29,10 @@ describe("servers under the supervisor, with the real llama-server", () => {
     const home = await stack(await tinyServers());
     const served = await rig(["serve", "tiny"], { home: home.root });
     assert.equal(served.code, 0, served.stderr);
-    assert.match(served.stderr, /ready on port \d+/);
+    assert.match(
+      served.stderr,
+      /ready: http:\/\/127\.0\.0\.1:\d+\/v1, model "tiny" \(llama\.cpp pid \d+ on port \d+\)/,
+    );
     const [row] = await ps(home);
     assert.equal(row!.state, "ready");
     assert.ok(row!.pid && isAlive(row!.pid));
@@ -38,8 +41,12 @@ describe("servers under the supervisor, with the real llama-server", () => {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ messages: [{ role: "user", content: "hi" }], max_tokens: 8 }),
-    }).then((response) => response.json() as Promise<{ choices: Array<{ message: { content: string } }> }>);
+    }).then(
+      (response) =>
+        response.json() as Promise<{ model: string; choices: Array<{ message: { content: string } }> }>,
+    );
     assert.ok(answer.choices[0]!.message.content.length > 0);
+    assert.equal(answer.model, "tiny", "the answer names the model by its server's name, not its file");
 
     const logs = await rig(["logs", "tiny", "-n", "200"], { home: home.root });
     assert.match(logs.stdout, /--- rig: launching tiny/);
@@ -59,13 +66,15 @@ describe("servers under the supervisor, with the real llama-server", () => {
       }>
     >(["history", "tiny"], { home: home.root });
     assert.equal(history.length, 1);
-    assert.deepEqual(history[0]!.argv.slice(1, 7), [
+    assert.deepEqual(history[0]!.argv.slice(1, 9), [
       "-m",
       history[0]!.argv[2],
       "--host",
       "127.0.0.1",
       "--port",
       String(row!.port),
+      "--alias",
+      "tiny",
     ]);
     assert.ok(history[0]!.ready_ms > 0);
     assert.match(history[0]!.exit, /^stopped/);
