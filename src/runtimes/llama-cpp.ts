@@ -13,6 +13,9 @@ function acrossHostsArgs(input: LaunchInput): string[] {
   return [...rpc, ...split];
 }
 
+/** An origin no browser page has (`.invalid` never resolves): llama-server then allows none. */
+const NO_BROWSER_ORIGIN = "https://rig.invalid";
+
 export const llamaCpp: RuntimeAdapter = {
   kind: "llama.cpp",
   label: "llama.cpp llama-server (GGUF)",
@@ -44,9 +47,17 @@ export const llamaCpp: RuntimeAdapter = {
         ...acrossHostsArgs(input),
         ...input.args,
       ],
-      // A worker that goes away aborts llama-server; ggml's gdb backtrace would then bury the line
-      // that says so under forty lines of frames (a split launch keeps a backtrace the profile asks for).
-      env: input.rpc?.length ? { GGML_NO_BACKTRACE: "1", ...input.env } : input.env,
+      env: {
+        // llama-server answers any web page's request by default (CORS `*`, credentials allowed): a
+        // page could read its /slots (the prompts it holds) and run the model. Only rig talks to it,
+        // never a browser. An environment variable, which an older llama-server ignores, not a flag it
+        // would refuse.
+        LLAMA_ARG_CORS_ORIGINS: NO_BROWSER_ORIGIN,
+        // A worker that goes away aborts llama-server; ggml's gdb backtrace would then bury the line
+        // that says so under forty lines of frames (a split launch keeps a backtrace the profile asks for).
+        ...(input.rpc?.length ? { GGML_NO_BACKTRACE: "1" } : {}),
+        ...input.env,
+      },
     };
   },
   baseUrl: (input) => localUrl(input.host, input.port),

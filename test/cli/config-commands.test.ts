@@ -252,7 +252,10 @@ describe("rig ls and rig explain", () => {
       "-ngl",
       "99",
     ]);
-    assert.deepEqual(facts.server.env, { LLAMA_ARG_THREADS: "8" });
+    assert.deepEqual(facts.server.env, {
+      LLAMA_ARG_CORS_ORIGINS: "https://rig.invalid",
+      LLAMA_ARG_THREADS: "8",
+    });
     assert.equal(facts.gateway.url, `${home.url}/agents/claude-qwen`);
     assert.deepEqual(facts.request.agent.drop, ["reasoning_effort"]);
     assert.deepEqual(facts.request.server.set, { chat_template_kwargs: { enable_thinking: false } });

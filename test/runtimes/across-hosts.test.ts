@@ -94,8 +94,8 @@ describe("llama.cpp split across rpc-server workers", () => {
   });
 
   test("a split launch leaves out ggml's backtrace, which would bury the line naming the lost worker", () => {
-    assert.deepEqual(launchPlan(config, config.servers.split!).process!.env, { GGML_NO_BACKTRACE: "1" });
-    assert.deepEqual(launchPlan(config, config.servers.alone!).process!.env, {});
+    assert.equal(launchPlan(config, config.servers.split!).process!.env.GGML_NO_BACKTRACE, "1");
+    assert.equal(launchPlan(config, config.servers.alone!).process!.env.GGML_NO_BACKTRACE, undefined);
   });
 
   test("a server without rpc: runs alone", () => {

@@ -47,6 +47,15 @@ describe("servers under the supervisor, with the real llama-server", () => {
     );
     assert.ok(answer.choices[0]!.message.content.length > 0);
     assert.equal(answer.model, "tiny", "the answer names the model by its server's name, not its file");
+    const preflight = await fetch(`http://127.0.0.1:${row!.port}/slots`, {
+      method: "OPTIONS",
+      headers: { origin: "http://evil.example", "access-control-request-method": "GET" },
+    });
+    const allowed = preflight.headers.get("access-control-allow-origin");
+    assert.ok(
+      allowed !== "*" && allowed !== "http://evil.example",
+      `a web page may not read what llama-server holds (allowed: ${allowed})`,
+    );
 
     const logs = await rig(["logs", "tiny", "-n", "200"], { home: home.root });
     assert.match(logs.stdout, /--- rig: launching tiny/);
