@@ -5,8 +5,11 @@ import { entryYaml, insertEntry, type Section, writeConfigAtomically } from "../
 import { configPathOf, expandTilde } from "../config/home.ts";
 import { type Config, findServer, loadConfig } from "../config/loader.ts";
 import { didYouMean, formatWhere } from "../config/problems.ts";
-import { HARNESS_NAMES } from "../harnesses/index.ts";
+import { HARNESS_NAMES, harnessFor } from "../harnesses/index.ts";
+import { agentPin, cachedAgent } from "../install/agents.ts";
 import { kindsRequiring, RUNTIME_KINDS, runtimeFor } from "../runtimes/index.ts";
+import { which } from "../system/which.ts";
+import { withHarnessCommand } from "./agent-install.ts";
 import { pc } from "./colors.ts";
 import {
   argsAfterSeparator,
@@ -68,9 +71,15 @@ interface AddArgs {
   "dry-run"?: boolean;
 }
 
+/** A harness command `rig add agent` writes with the agent, so the agent runs as soon as it is added. */
+interface HarnessCommand {
+  harness: string;
+  command: string;
+}
+
 /**
- * Inserts the entry (fields left undefined are not written), validates the whole result, writes it
- * with a backup, then syncs shims and docs.
+ * Inserts the entry (fields left undefined are not written) and the harness command it needs, validates
+ * the whole result, writes it with a backup in one edit, then syncs shims and docs.
  */
 async function addEntry(
   config: Config,
@@ -78,6 +87,7 @@ async function addEntry(
   args: AddArgs,
   fields: Record<string, unknown>,
   notes: string[],
+  harnessCommand?: HarnessCommand,
 ) {
   const name = args.name;
   const options = { json: Boolean(args.json), dryRun: Boolean(args["dry-run"]) };
@@ -87,6 +97,12 @@ async function addEntry(
   let text: string;
   try {
     text = insertEntry(before, section, name, entry);
+    if (harnessCommand)
+      text = withHarnessCommand(
+        text,
+        harnessCommand.harness,
+        configPathOf(harnessCommand.command, config.home.root),
+      );
   } catch (error) {
     throw new RigError((error as Error).message);
   }
@@ -96,6 +112,7 @@ async function addEntry(
     section,
     name,
     entry,
+    harnessCommand: harnessCommand ?? null,
     written: !options.dryRun,
     backup: undefined as string | undefined,
     shims: [] as string[],
@@ -201,6 +218,42 @@ const server = defineCommand({
   },
 });
 
+/** What to say about a server that is not there: the nearest name, else the names there are. */
+function unknownServer(config: Config, name: string): string {
+  const servers = Object.values(config.servers);
+  const near = didYouMean(
+    name,
+    servers.flatMap((server) => [server.name, ...server.aliases]),
+  );
+  const add = `rig add server ${name} --model PATH`;
+  if (near) return `no server \`${name}\`${near}`;
+  if (servers.length === 0) return `no server \`${name}\`: rig.yaml has none yet; add it first: ${add}`;
+  return `no server \`${name}\` (rig.yaml has ${servers.map((server) => server.name).join(", ")}); name one of those, or add it first: ${add}`;
+}
+
+/**
+ * Where the agent's CLI comes from when rig.yaml names none and PATH has none: rig's cache (then the
+ * agent's harness command is written with it, so it runs as soon as it is added), else nowhere yet.
+ */
+function harnessCli(
+  config: Config,
+  harness: string,
+  dryRun: boolean,
+): { note?: string; harnessCommand?: HarnessCommand } {
+  const executable = harnessFor(harness).defaultCommand[0]!;
+  if (config.harnesses[harness] || which(executable)) return {};
+  const key = `harnesses.${harness}.command`;
+  const pin = agentPin(harness);
+  const install = pin && `\`rig install ${harness}\` installs ${pin.version}, the version rig verified`;
+  const cached = cachedAgent(harness);
+  if (!cached) return { note: `\`${executable}\` is not on PATH: ${install ?? "install it"}, or set ${key}` };
+  const aboutVersion = cached.version === pin?.version ? ", the version rig verified" : `: ${install}`;
+  return {
+    harnessCommand: { harness, command: cached.path },
+    note: `\`${executable}\` is not on PATH: ${dryRun ? "would set" : "set"} ${key} to ${cached.path} (${cached.version} in rig's cache${aboutVersion})`,
+  };
+}
+
 const agent = defineCommand({
   meta: {
     name: "agent",
@@ -237,12 +290,8 @@ const agent = defineCommand({
       throw new UsageError(
         `unknown harness \`${args.harness}\`${didYouMean(args.harness, HARNESS_NAMES)} (known: ${HARNESS_NAMES.join(", ")})`,
       );
-    if (!findServer(config, args.server)) {
-      const names = Object.values(config.servers).flatMap((server) => [server.name, ...server.aliases]);
-      throw new RigError(
-        `no server \`${args.server}\`${didYouMean(args.server, names)}; add one first: rig add server <name> --model PATH`,
-      );
-    }
+    if (!findServer(config, args.server)) throw new RigError(unknownServer(config, args.server));
+    const cli = harnessCli(config, args.harness, Boolean(args["dry-run"]));
     const agentArgs = afterSeparator(rawArgs);
     await addEntry(
       config,
@@ -254,7 +303,8 @@ const agent = defineCommand({
         model_id: args["model-id"],
         args: agentArgs.length ? agentArgs : undefined,
       },
-      [`run it: ${args.name}   (or rig run ${args.name})`],
+      [...(cli.note ? [cli.note] : []), `run it: ${args.name}   (or rig run ${args.name})`],
+      cli.harnessCommand,
     );
   },
 });

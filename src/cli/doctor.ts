@@ -3,7 +3,14 @@ import { defineCommand } from "citty";
 import { type Config, loadConfig } from "../config/loader.ts";
 import { ConfigError, formatWhere, type Problem } from "../config/problems.ts";
 import { harnessFor } from "../harnesses/index.ts";
-import { agentBin, agentPin, compareVersions, packageVersionOf } from "../install/agents.ts";
+import {
+  type AgentPin,
+  agentBin,
+  agentPin,
+  cachedAgent,
+  compareVersions,
+  packageVersionOf,
+} from "../install/agents.ts";
 import { runtimeFor } from "../runtimes/index.ts";
 import {
   missingExecutable,
@@ -140,13 +147,26 @@ async function workerProblems(config: Config): Promise<Problem[]> {
   return problems;
 }
 
-/** The command that gets the verified version of an agent CLI, or points rig.yaml at it when it is in the cache. */
-function installHint(harness: string): string | undefined {
+/**
+ * The command that gets the version rig verified: `rig install` points the home at it when it is in
+ * rig's cache already, and downloads it otherwise.
+ */
+function installHint(harness: string, pin: AgentPin, sayVerified: boolean): string {
+  const verified = sayVerified ? ", the version rig verified" : "";
+  return existsSync(agentBin(harness))
+    ? `\`rig install ${harness}\` points this home at ${pin.version} in rig's cache${verified}, without downloading`
+    : `\`rig install ${harness}\` installs ${pin.version}${verified}`;
+}
+
+/** What gets a missing agent CLI: the verified version, or another version rig's cache already has. */
+function missingAgentHint(harness: string): string | undefined {
   const pin = agentPin(harness);
   if (!pin) return undefined;
-  return existsSync(agentBin(harness))
-    ? `\`rig install ${harness}\` points it at ${pin.version} in rig's cache`
-    : `\`rig install ${harness}\` installs ${pin.version}`;
+  const hint = installHint(harness, pin, true);
+  const cached = cachedAgent(harness);
+  return cached && cached.version !== pin.version
+    ? `${hint}; or set harnesses.${harness}.command to ${cached.path} (${cached.version}, in rig's cache)`
+    : hint;
 }
 
 /** Agent CLIs the agents need: missing ones, and installed versions other than the one rig verified. */
@@ -164,7 +184,7 @@ function agentProblems(config: Config): Problem[] {
           `agent CLI ${name}`,
           executable,
           `harnesses.${name}.command`,
-          agentPin(name) && `${installHint(name)}, the version rig verified`,
+          missingAgentHint(name),
         ),
         where,
       });
@@ -177,7 +197,7 @@ function agentProblems(config: Config): Problem[] {
     problems.push({
       level: "warning",
       code: "agent-version",
-      message: `agent CLI ${name} is ${version}, ${older ? "older" : "newer"} than the ${pin.version} rig verified (agents change their requests between versions); ${installHint(name)}`,
+      message: `agent CLI ${name} is ${version}, ${older ? "older" : "newer"} than the ${pin.version} rig verified (agents change their requests between versions); ${installHint(name, pin, false)}`,
       where,
     });
   }

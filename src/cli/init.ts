@@ -5,6 +5,7 @@ import { homePaths, resolveConfigPath } from "../config/home.ts";
 import { configJsonSchema } from "../config/schema.ts";
 import { SCHEMA_FILE, STARTER_GITIGNORE, type StarterServer, starterConfig } from "../config/starter.ts";
 import { HARNESSES } from "../harnesses/index.ts";
+import { cachedAgent } from "../install/agents.ts";
 import { RUNTIMES, runtimeForFormat } from "../runtimes/index.ts";
 import { which } from "../system/which.ts";
 import { pc } from "./colors.ts";
@@ -86,9 +87,15 @@ export function initHome(homeFlag: string | undefined, options: { server?: Start
     if (onPath || built) runtimesFound.push(adapter.kind);
     if (built) runtimeCommands[adapter.kind] = built;
   }
-  const harnessesFound = Object.values(HARNESSES)
-    .filter((harness) => which(harness.defaultCommand[0]!))
-    .map((harness) => harness.name);
+  // As for runtimes: a CLI on PATH is the one people run, so rig's cached one is named only without it.
+  const harnessCommands: Record<string, string> = {};
+  const harnessesFound: string[] = [];
+  for (const harness of Object.values(HARNESSES)) {
+    const onPath = which(harness.defaultCommand[0]!);
+    const cached = onPath ? undefined : cachedAgent(harness.name);
+    if (onPath || cached) harnessesFound.push(harness.name);
+    if (cached) harnessCommands[harness.name] = cached.path;
+  }
 
   let server = options.server;
   const ggufRuntime = runtimeForFormat("gguf");
@@ -99,9 +106,8 @@ export function initHome(homeFlag: string | undefined, options: { server?: Start
     const gguf = findGguf(roots);
     if (gguf) server = { name: serverNameFor(gguf), runtime: ggufRuntime.kind, model: gguf, context: 8192 };
   }
-  writeFileSync(home.config, starterConfig({ runtimeCommands, runtimesFound, harnessesFound, server }), {
-    flag: "wx",
-  });
+  const starter = starterConfig({ runtimeCommands, runtimesFound, harnessCommands, harnessesFound, server });
+  writeFileSync(home.config, starter, { flag: "wx" });
   writeFileSync(join(home.root, SCHEMA_FILE), `${JSON.stringify(configJsonSchema(), null, 2)}\n`);
   const gitignore = join(home.root, ".gitignore");
   if (!existsSync(gitignore)) writeFileSync(gitignore, STARTER_GITIGNORE);

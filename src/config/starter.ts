@@ -17,6 +17,8 @@ export interface StarterInput {
   runtimeCommands: Record<string, string>;
   /** Runtime kinds found on this machine. */
   runtimesFound: string[];
+  /** Harness name → its CLI in rig's cache, when it is not on PATH. */
+  harnessCommands: Record<string, string>;
   /** Harness names whose CLI was found. */
   harnessesFound: string[];
   /** A live server stanza when a model was found; otherwise the profiles are written commented out. */
@@ -81,6 +83,12 @@ export function starterConfig(input: StarterInput): string {
   if (runtimes.length > 0) {
     lines.push("runtimes:                     # executables found off PATH");
     for (const [kind, command] of runtimes) lines.push(`  ${kind}: { command: ${JSON.stringify(command)} }`);
+    lines.push("");
+  }
+  const harnesses = Object.entries(input.harnessCommands);
+  if (harnesses.length > 0) {
+    lines.push("harnesses:                    # agent CLIs found in rig's cache (`rig install --list`)");
+    for (const [name, command] of harnesses) lines.push(`  ${name}: { command: ${JSON.stringify(command)} }`);
     lines.push("");
   }
   lines.push(

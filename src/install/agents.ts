@@ -102,6 +102,16 @@ export function installedAgents(env: NodeJS.ProcessEnv = process.env): Installed
 }
 
 /**
+ * The version of an agent in rig's cache that a home should run when its CLI is not on PATH: the
+ * verified one when it is there, else the newest. Undefined when the cache has none.
+ */
+export function cachedAgent(name: string, env: NodeJS.ProcessEnv = process.env): InstalledAgent | undefined {
+  const versions = installedAgents(env).filter((agent) => agent.name === name);
+  const pinned = agentPin(name)?.version;
+  return versions.find((agent) => agent.version === pinned) ?? versions.at(-1);
+}
+
+/**
  * The version of `packageName` an executable belongs to, from the package.json nearest its real path
  * (npm's bin links point into the package): works for rig's cache, global npm installs and nvm alike,
  * without running the agent. Undefined when the executable is not that package's.

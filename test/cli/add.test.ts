@@ -6,9 +6,13 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { parse } from "yaml";
 import { agentBin } from "../../scripts/install-agents.mjs";
+import { withHarnessCommand } from "../../src/cli/agent-install.ts";
+import { AGENT_PINS } from "../../src/install/agents.ts";
 import { freePort } from "../../src/system/ports.ts";
 import { sleep } from "../../src/system/process.ts";
+import { fakeAgentInstall, tempCache } from "../support/agent-cache.ts";
 import { rig } from "../support/cli.ts";
+import { makeHome } from "../support/home.ts";
 import { keepsEveryLine } from "../support/lines.ts";
 import { tinyModel } from "../support/llama.ts";
 import { mlxFolder, writeModelGguf } from "../support/model-trees.ts";
@@ -30,12 +34,9 @@ async function initHome(): Promise<string> {
   const file = join(home, "rig.yaml");
   const starter = readFileSync(file, "utf8")
     .replace("port: 7878", `port: ${await freePort()}`)
-    .replace("bin: ~/.local/bin", "bin: bin")
-    .replace(
-      /^servers:/m,
-      `harnesses:\n  claude-code: { command: ${JSON.stringify(agentBin("claude-code"))} }\n\nservers:`,
-    );
-  writeFileSync(file, starter);
+    .replace("bin: ~/.local/bin", "bin: bin");
+  // init names the cached Claude Code when rig's cache has it; the first test needs it named either way.
+  writeFileSync(file, withHarnessCommand(starter, "claude-code", agentBin("claude-code")));
   return home;
 }
 
@@ -149,6 +150,12 @@ describe("rig add", () => {
     const server = await rig(["add", "agent", "a", "--harness", "codex", "--server", "mm"], { home });
     assert.equal(server.code, 1);
     assert.match(server.stderr, /no server `mm`; did you mean `m`\?/);
+    const far = await rig(["add", "agent", "a", "--harness", "codex", "--server", "nope"], { home });
+    assert.equal(far.code, 1, "a server that is not there is an error in rig.yaml's terms, as for rig serve");
+    assert.match(
+      far.stderr,
+      /no server `nope` \(rig\.yaml has m\); name one of those, or add it first: rig add server nope --model PATH/,
+    );
 
     const dry = await rig(["add", "agent", "a", "--harness", "codex", "--server", "m", "--dry-run"], {
       home,
@@ -174,5 +181,78 @@ describe("rig add", () => {
     );
     assert.equal(remote.code, 0, remote.stderr);
     assert.deepEqual(JSON.parse(remote.stdout).entry, { runtime: "remote", url: "http://10.0.0.2:8000/v1" });
+  });
+
+  test("an agent whose CLI is only in rig's cache gets harnesses.<h>.command in the same edit; PATH wins; nowhere says what installs it", async (t) => {
+    const cache = tempCache();
+    const claude = fakeAgentInstall(cache, "claude-code", AGENT_PINS["claude-code"]!.version);
+    const codex = fakeAgentInstall(cache, "codex", "0.1.0");
+    const bin = mkdtempSync(join(tmpdir(), "rig-add-path-"));
+    writeFileSync(join(bin, "pi"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    const { root: home } = await makeHome(
+      'servers:\n  r: { runtime: remote, url: "http://127.0.0.1:9/v1" }\n',
+    );
+    homes.push(home);
+    t.after(() => {
+      for (const folder of [cache, bin]) rmSync(folder, { recursive: true, force: true });
+    });
+    const env = { RIG_CACHE: cache, PATH: `${bin}:/usr/bin:/bin` };
+    const file = join(home, "rig.yaml");
+    const before = readFileSync(file, "utf8");
+
+    const added = await rig(["add", "agent", "claude-r", "--harness", "claude-code", "--server", "r"], {
+      home,
+      env,
+    });
+    assert.equal(added.code, 0, added.stderr);
+    assert.match(
+      added.stdout,
+      new RegExp(
+        `note: \`claude\` is not on PATH: set harnesses\\.claude-code\\.command to ${claude} \\(${AGENT_PINS["claude-code"]!.version} in rig's cache, the version rig verified\\)`,
+      ),
+    );
+    const edited = readFileSync(file, "utf8");
+    assert.equal(parse(edited).harnesses["claude-code"].command, claude);
+    assert.deepEqual(parse(edited).agents["claude-r"], { harness: "claude-code", server: "r" });
+    assert.equal(readFileSync(`${file}.bak`, "utf8"), before, "one edit: the backup is the file before both");
+    keepsEveryLine(before, edited);
+    const doctor = await rig(["doctor", "--json"], { home, env });
+    const problems = (JSON.parse(doctor.stdout) as { problems: Array<{ code: string; message: string }> })
+      .problems;
+    assert.deepEqual(
+      problems.filter((problem) => problem.code === "executable-missing"),
+      [],
+      "the agent runs as added",
+    );
+
+    const older = await rig(["add", "agent", "codex-r", "--harness", "codex", "--server", "r", "--json"], {
+      home,
+      env,
+    });
+    assert.equal(older.code, 0, older.stderr);
+    assert.deepEqual(JSON.parse(older.stdout).harnessCommand, { harness: "codex", command: codex });
+    assert.equal(parse(readFileSync(file, "utf8")).harnesses.codex.command, codex);
+
+    const onPath = await rig(["add", "agent", "pi-r", "--harness", "pi", "--server", "r"], { home, env });
+    assert.equal(onPath.code, 0, onPath.stderr);
+    assert.doesNotMatch(onPath.stdout, /is not on PATH/);
+    assert.equal(
+      parse(readFileSync(file, "utf8")).harnesses.pi,
+      undefined,
+      "the pi on PATH is the one it runs",
+    );
+
+    const nowhere = await rig(["add", "agent", "qwen-r", "--harness", "qwen-code", "--server", "r"], {
+      home,
+      env,
+    });
+    assert.equal(nowhere.code, 0, nowhere.stderr);
+    assert.match(
+      nowhere.stdout,
+      new RegExp(
+        `note: \`qwen\` is not on PATH: \`rig install qwen-code\` installs ${AGENT_PINS["qwen-code"]!.version}, the version rig verified, or set harnesses\\.qwen-code\\.command`,
+      ),
+    );
+    assert.equal(parse(readFileSync(file, "utf8")).harnesses["qwen-code"], undefined);
   });
 });

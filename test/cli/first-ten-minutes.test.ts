@@ -161,7 +161,10 @@ describe("rig install <agent>", () => {
     const pi = fakeAgentInstall(cache, "pi", AGENT_PINS.pi!.version);
     const root = join(mkdtempSync(join(tmpdir(), "rig-install-")), "home");
     folders.push(root);
-    assert.equal((await rig(["init", "--home", root])).code, 0);
+    // init from another, empty cache: a starter that names no agent yet.
+    const emptyCache = tempCache();
+    folders.push(emptyCache);
+    assert.equal((await rig(["init", "--home", root], { env: { RIG_CACHE: emptyCache } })).code, 0);
     const file = join(root, "rig.yaml");
     const starter = readFileSync(file, "utf8");
     // No npm on PATH: a download would fail, so success means nothing was downloaded.
@@ -289,7 +292,33 @@ describe("rig doctor and rig's cache", () => {
     const cached = await rig(["doctor"], { home: root, env });
     assert.match(
       cached.stdout,
-      new RegExp(`\`rig install pi\` points it at ${AGENT_PINS.pi!.version} in rig's cache`),
+      new RegExp(
+        `\`rig install pi\` points this home at ${AGENT_PINS.pi!.version} in rig's cache, without downloading`,
+      ),
     );
+  });
+
+  test("an agent CLI missing from PATH but in rig's cache: doctor says which command points the home at it", async () => {
+    const cache = tempCache();
+    folders.push(cache);
+    fakeAgentInstall(cache, "claude-code", AGENT_PINS["claude-code"]!.version);
+    const codex = fakeAgentInstall(cache, "codex", "0.1.0");
+    const { root } = await home(
+      `${REMOTE}agents:\n  claude-r: { harness: claude-code, server: r }\n  codex-r: { harness: codex, server: r }\n`,
+    );
+    const result = await rig(["doctor", "--json"], {
+      home: root,
+      env: { RIG_CACHE: cache, PATH: "/usr/bin:/bin" },
+    });
+    assert.equal(result.code, 1);
+    const missing = (
+      JSON.parse(result.stdout) as { problems: Array<{ code: string; message: string }> }
+    ).problems
+      .filter((problem) => problem.code === "executable-missing")
+      .map((problem) => problem.message);
+    assert.deepEqual(missing, [
+      `agent CLI claude-code: \`claude\` not found on PATH; install it or set harnesses.claude-code.command; \`rig install claude-code\` points this home at ${AGENT_PINS["claude-code"]!.version} in rig's cache, the version rig verified, without downloading`,
+      `agent CLI codex: \`codex\` not found on PATH; install it or set harnesses.codex.command; \`rig install codex\` installs ${AGENT_PINS.codex!.version}, the version rig verified; or set harnesses.codex.command to ${codex} (0.1.0, in rig's cache)`,
+    ]);
   });
 });
