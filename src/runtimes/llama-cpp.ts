@@ -60,6 +60,11 @@ export const llamaCpp: RuntimeAdapter = {
       },
     };
   },
+  progressText(line) {
+    // "0.01.849.844 I srv    load_model: initializing, …": uptime, level and module, then the message.
+    const message = line.replace(/^\d+\.\d+\.\d+\.\d+ [A-Z] \S+\s+/, "");
+    return /^[\w:() ]*-{3,}$/.test(message) ? undefined : message;
+  },
   baseUrl: (input) => localUrl(input.host, input.port),
   healthPath: "/health",
   upstreamModel: (input) => input.name,

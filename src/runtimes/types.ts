@@ -220,6 +220,11 @@ export interface RuntimeAdapter {
   afterReady?(input: LaunchInput): LifecycleStep[];
   beforeStop?(input: LaunchInput): LifecycleStep[];
   failureHints: readonly FailureHint[];
+  /**
+   * What of a log line to show as progress while the runtime starts (its own timestamps and levels
+   * left out); undefined for a line that tells nothing, such as a banner. Without it, lines show whole.
+   */
+  progressText?(line: string): string | undefined;
   forceToolChoice?: ToolChoiceForcer;
   /**
    * What a launch will take before it starts, from the model's shape and the profile's flags, at

@@ -5,7 +5,7 @@ import { fingerprint } from "../inventory/fingerprint.ts";
 import type { LaunchRecord } from "../ledger/ledger.ts";
 import { modelIsPath, runtimeFor } from "../runtimes/index.ts";
 import { type LaunchPlan, launchPlan } from "../runtimes/plan.ts";
-import type { LifecycleStep, MemoryUse, ProcessSpec } from "../runtimes/types.ts";
+import type { LifecycleStep, MemoryUse, ProcessSpec, RuntimeAdapter } from "../runtimes/types.ts";
 import { freePort } from "../system/ports.ts";
 import { settlesWithin } from "../system/process.ts";
 import { shellLine } from "../system/shell.ts";
@@ -72,6 +72,15 @@ interface Launch extends LaunchFacts {
  * The effects behind the scheduler: brings one profile up (pre-start checks, spawn or reuse, lifecycle
  * steps, readiness) and down (steps, TERM → KILL), keeps its log, the pid file and the launch records.
  */
+/** The newest log line that tells something about the start, as the runtime's adapter words it. */
+function progressLine(adapter: RuntimeAdapter, lines: readonly string[] = []): string | undefined {
+  for (const line of lines.toReversed()) {
+    const text = adapter.progressText ? adapter.progressText(line) : line;
+    if (text) return text;
+  }
+  return undefined;
+}
+
 export class Launcher {
   private readonly launches = new Map<string, Launch>();
 
@@ -189,7 +198,8 @@ export class Launcher {
       exited: () => launch.process?.running === false,
       tail: () => launch.failureTail ?? launch.log?.tail() ?? [],
       hints: plan.adapter.failureHints,
-      progress: (elapsedMs) => this.hooks.progress(server.name, elapsedMs, launch.log?.lastLine()),
+      progress: (elapsedMs) =>
+        this.hooks.progress(server.name, elapsedMs, progressLine(plan.adapter, launch.log?.tail(10))),
     });
     for (const step of plan.adapter.afterReady?.(plan.input) ?? []) {
       await this.runStep(step, launch).catch((error: Error) => {

@@ -33,6 +33,11 @@ describe("servers under the supervisor, with the real llama-server", () => {
       served.stderr,
       /ready: http:\/\/127\.0\.0\.1:\d+\/v1, model "tiny" \(llama\.cpp pid \d+ on port \d+\)/,
     );
+    assert.doesNotMatch(
+      served.stderr,
+      /\d+\.\d+\.\d+\.\d+ [IWE] /,
+      "progress leaves out llama-server's prefixes",
+    );
     const [row] = await ps(home);
     assert.equal(row!.state, "ready");
     assert.ok(row!.pid && isAlive(row!.pid));
