@@ -42,26 +42,40 @@ export async function refreshDocs(config: Config): Promise<void> {
   }
 }
 
+/** Prints rig.yaml's problems each with file:line:col, as errors (the command stops) or notes (it goes on). */
+export function printProblems(error: ConfigError, as: "error" | "note" = "error"): void {
+  const prefix = as === "note" ? `${pc.yellow("note:")} ` : "";
+  for (const problem of error.problems) process.stderr.write(`${prefix}${formatProblem(problem)}\n`);
+  if (as === "error") process.stderr.write(pc.dim("run `rig doctor` for a full check\n"));
+}
+
 /**
- * Loads the config; on problems prints each with file:line:col and exits 1. A config whose content
- * changed since the docs were written regenerates them first (`docs: false` leaves that to the caller).
+ * The config, or what is wrong with it: for a command that can go on without rig.yaml. A config whose
+ * content changed since the docs were written regenerates them first (`docs: false` leaves that to the caller).
  */
-export async function loadOrExit(
+export async function loadOrProblems(
   home: string | undefined,
   options: { positions?: boolean; docs?: boolean } = {},
-): Promise<Config> {
+): Promise<Config | ConfigError> {
   try {
     const config = await loadConfig({ home, positions: options.positions });
     if (options.docs !== false && docsStale(config)) await refreshDocs(config);
     return config;
   } catch (error) {
-    if (error instanceof ConfigError) {
-      for (const problem of error.problems) process.stderr.write(`${formatProblem(problem)}\n`);
-      process.stderr.write(pc.dim("run `rig doctor` for a full check\n"));
-      process.exit(1);
-    }
+    if (error instanceof ConfigError) return error;
     throw error;
   }
+}
+
+/** Loads the config; on problems prints each with file:line:col and exits 1. */
+export async function loadOrExit(
+  home: string | undefined,
+  options: { positions?: boolean; docs?: boolean } = {},
+): Promise<Config> {
+  const loaded = await loadOrProblems(home, options);
+  if (!(loaded instanceof ConfigError)) return loaded;
+  printProblems(loaded);
+  process.exit(1);
 }
 
 export function section(title: string): string {

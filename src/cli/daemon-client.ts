@@ -2,14 +2,19 @@ import { spawn } from "node:child_process";
 import { mkdirSync, openSync, readFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
+import { type HomePaths, homePaths } from "../config/home.ts";
 import type { Config } from "../config/loader.ts";
+import { ConfigError } from "../config/problems.ts";
 import { gatewayUrl } from "../config/urls.ts";
 import { readAdminToken } from "../gateway/admin-token.ts";
+import { type DaemonState, daemonStateFile } from "../gateway/daemon.ts";
 import { homeIsHeld } from "../gateway/home-lock.ts";
 import type { PeerStatus } from "../peers/registry.ts";
+import { localUrl } from "../runtimes/args.ts";
 import type { ServerStatus } from "../supervisor/status.ts";
 import { isAlive, sleep } from "../system/process.ts";
-import { RigError } from "./common.ts";
+import { pc } from "./colors.ts";
+import { loadOrProblems, printProblems, RigError } from "./common.ts";
 
 export interface DaemonStatus {
   pid: number;
@@ -27,16 +32,53 @@ interface Reply {
   body: string;
 }
 
-function authHeaders(config: Config): Record<string, string> {
+/**
+ * A home's daemon found without rig.yaml (it does not load): where state/gateway.json says it listens.
+ * The daemon keeps serving the config it last loaded, so status, logs and stop still reach it.
+ */
+export interface StateTarget {
+  url: string;
+  home: HomePaths;
+  state: DaemonState;
+}
+
+/** What the CLI reaches a daemon through: the loaded config, or the daemon's state file. */
+export type DaemonTarget = Config | StateTarget;
+
+function isStateTarget(target: DaemonTarget): target is StateTarget {
+  return "url" in target;
+}
+
+function urlOf(target: DaemonTarget): string {
+  return isStateTarget(target) ? target.url : gatewayUrl(target);
+}
+
+export function readDaemonState(stateDir: string): DaemonState | undefined {
+  try {
+    return JSON.parse(readFileSync(daemonStateFile(stateDir), "utf8")) as DaemonState;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The home's daemon as its state file describes it, or undefined when the file is not there. */
+export function stateTarget(home: HomePaths): StateTarget | undefined {
+  const state = readDaemonState(home.state);
+  return state && { url: localUrl(state.host, String(state.port)), home, state };
+}
+
+function authHeaders(target: DaemonTarget): Record<string, string> {
   const headers: Record<string, string> = {};
-  if (config.gateway.apiKey) headers.authorization = `Bearer ${config.gateway.apiKey}`;
-  const token = readAdminToken(config.home.state);
+  // Without rig.yaml there is no api key to send: only the admin token, which is enough on a gateway without one.
+  if (!isStateTarget(target) && target.gateway.apiKey)
+    headers.authorization = `Bearer ${target.gateway.apiKey}`;
+  const token = readAdminToken(target.home.state);
   if (token) headers["x-rig-admin-token"] = token;
   return headers;
 }
 
 export function call(
-  config: Config,
+  target: DaemonTarget,
   method: string,
   path: string,
   timeoutMs = 5000,
@@ -45,13 +87,13 @@ export function call(
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const req = request(
-      gatewayUrl(config) + path,
+      urlOf(target) + path,
       {
         method,
         agent: false,
         timeout: timeoutMs,
         headers: {
-          ...authHeaders(config),
+          ...authHeaders(target),
           ...(payload ? { "content-type": "application/json", "content-length": payload.length } : {}),
         },
       },
@@ -71,10 +113,11 @@ export function call(
 }
 
 /** The daemon's status, or undefined when no gateway runs; an error when the port holds something else. */
-export async function daemonStatus(config: Config): Promise<DaemonStatus | undefined> {
+export async function daemonStatus(target: DaemonTarget): Promise<DaemonStatus | undefined> {
+  const url = urlOf(target);
   let health: Reply;
   try {
-    health = await call(config, "GET", "/health", 2000);
+    health = await call(target, "GET", "/health", 2000);
   } catch {
     return undefined;
   }
@@ -82,16 +125,19 @@ export async function daemonStatus(config: Config): Promise<DaemonStatus | undef
   try {
     home = JSON.parse(health.body)?.rig?.home;
   } catch {}
-  if (!home)
+  // A gateway with an api key names its home only to a caller with the key, which is in rig.yaml.
+  if (!home && isStateTarget(target))
     throw new RigError(
-      `${gatewayUrl(config)} is served by something that is not rig; stop it or change gateway.port`,
+      `the gateway on ${url} wants its api key, which rig reads from rig.yaml: fix rig.yaml`,
     );
-  if (home !== config.home.root) {
+  if (!home)
+    throw new RigError(`${url} is served by something that is not rig; stop it or change gateway.port`);
+  if (home !== target.home.root) {
     throw new RigError(
-      `the gateway on ${gatewayUrl(config)} belongs to another rig home (${home}); stop it (rig gateway stop --home ${home}) or give this home another gateway.port`,
+      `the gateway on ${url} belongs to another rig home (${home}); stop it (rig gateway stop --home ${home}) or give this home another gateway.port`,
     );
   }
-  const reply = await call(config, "GET", "/rig/v1/status");
+  const reply = await call(target, "GET", "/rig/v1/status");
   if (reply.status === 401) throw new RigError("the gateway refused rig's key: check gateway.api_key");
   return JSON.parse(reply.body) as DaemonStatus;
 }
@@ -100,11 +146,41 @@ export async function daemonStatus(config: Config): Promise<DaemonStatus | undef
  * The daemon's peers, each listed now (the daemon bounds every listing at 5 s; they run side by side):
  * reachability and round-trip time as of this call.
  */
-export async function freshPeers(config: Config): Promise<PeerStatus[]> {
-  const reply = await call(config, "GET", "/rig/v1/peers?refresh=1", 10_000);
+export async function freshPeers(target: DaemonTarget): Promise<PeerStatus[]> {
+  const reply = await call(target, "GET", "/rig/v1/peers?refresh=1", 10_000);
   if (reply.status !== 200)
     throw new RigError(`the gateway did not list its peers (${reply.status}): ${reply.body}`);
   return (JSON.parse(reply.body) as { peers: PeerStatus[] }).peers;
+}
+
+/** The home seen through rig.yaml, or through its running daemon when rig.yaml does not load. */
+export type HomeView = { config: Config } | { config?: undefined; target: StateTarget; status: DaemonStatus };
+
+/**
+ * For commands that only look at or stop what runs (ps, gateway status, stop): a rig.yaml broken since
+ * the daemon started must not lock its user out of it. Its problems are noted and the daemon is reached
+ * through state/gateway.json; with no daemon running the problems stop the command (exit 1), as always.
+ */
+export async function configOrRunningDaemon(home: string | undefined): Promise<HomeView> {
+  const loaded = await loadOrProblems(home);
+  if (!(loaded instanceof ConfigError)) return { config: loaded };
+  const target = stateTarget(homePaths(home));
+  let status: DaemonStatus | undefined;
+  try {
+    status = target && (await daemonStatus(target));
+  } catch (error) {
+    printProblems(loaded);
+    throw error;
+  }
+  if (!target || !status) {
+    printProblems(loaded);
+    process.exit(1);
+  }
+  printProblems(loaded, "note");
+  process.stderr.write(
+    `${pc.yellow("note:")} rig.yaml does not load (\`rig doctor\`); acting on the running gateway (pid ${status.pid} on ${target.url}), which keeps the config it last loaded\n`,
+  );
+  return { target, status };
 }
 
 function logTail(config: Config, lines = 15): string {

@@ -1,15 +1,20 @@
-import { readFileSync } from "node:fs";
 import { defineCommand } from "citty";
 import packageJson from "../../package.json" with { type: "json" };
 import { homePaths } from "../config/home.ts";
-import { loadConfig } from "../config/loader.ts";
 import { ConfigError } from "../config/problems.ts";
 import { gatewayUrl } from "../config/urls.ts";
-import { type DaemonState, daemonStateFile } from "../gateway/daemon.ts";
 import { isAlive, processStartTime, signalGroup, sleep } from "../system/process.ts";
 import { pc } from "./colors.ts";
-import { homeArg, jsonArg, loadOrExit, printJson, RigError } from "./common.ts";
-import { call, daemonStatus, startDaemon } from "./daemon-client.ts";
+import {
+  homeArg,
+  jsonArg,
+  loadOrExit,
+  loadOrProblems,
+  printJson,
+  printProblems,
+  RigError,
+} from "./common.ts";
+import { call, configOrRunningDaemon, daemonStatus, readDaemonState, startDaemon } from "./daemon-client.ts";
 
 const run = defineCommand({
   meta: {
@@ -48,28 +53,21 @@ const start = defineCommand({
   },
 });
 
-function readState(path: string): DaemonState | undefined {
-  try {
-    return JSON.parse(readFileSync(path, "utf8")) as DaemonState;
-  } catch {
-    return undefined;
-  }
-}
-
 const stop = defineCommand({
   meta: { name: "stop", description: "stop the gateway and every server it started" },
   args: { ...homeArg, ...jsonArg },
   async run({ args }) {
     // A rig.yaml broken since the daemon started must not keep it from being stopped: without a
     // config, the daemon is found by its state file and stopped by signal.
-    const config = await loadConfig({ home: args.home }).catch((error) => {
-      if (!(error instanceof ConfigError)) throw error;
+    const loaded = await loadOrProblems(args.home);
+    const config = loaded instanceof ConfigError ? undefined : loaded;
+    if (loaded instanceof ConfigError) {
+      printProblems(loaded, "note");
       process.stderr.write(
         `${pc.yellow("note:")} rig.yaml has problems (rig doctor); stopping the gateway by its pid\n`,
       );
-      return undefined;
-    });
-    const state = readState(daemonStateFile((config?.home ?? homePaths(args.home)).state));
+    }
+    const state = readDaemonState((config?.home ?? homePaths(args.home)).state);
     const status = config ? await daemonStatus(config).catch(() => undefined) : undefined;
     if (!status && !state) {
       if (args.json) return printJson({ stopped: false, running: false });
@@ -95,20 +93,16 @@ const status = defineCommand({
   },
   args: { ...homeArg, ...jsonArg },
   async run({ args }) {
-    const config = await loadOrExit(args.home);
-    const current = await daemonStatus(config);
-    if (args.json)
-      printJson(
-        current
-          ? { running: true, url: gatewayUrl(config), ...current }
-          : { running: false, url: gatewayUrl(config) },
-      );
+    const view = await configOrRunningDaemon(args.home);
+    const current = view.config ? await daemonStatus(view.config) : view.status;
+    const url = view.config ? gatewayUrl(view.config) : view.target.url;
+    if (args.json) printJson(current ? { running: true, url, ...current } : { running: false, url });
     else if (current) {
       const ready = current.servers.filter((server) => server.state === "ready").map((server) => server.name);
       process.stdout.write(
-        `gateway running on ${gatewayUrl(config)} (pid ${current.pid}, since ${current.started_at})\nservers ready: ${ready.join(", ") || "none"}\n`,
+        `gateway running on ${url} (pid ${current.pid}, since ${current.started_at})\nservers ready: ${ready.join(", ") || "none"}\n`,
       );
-    } else process.stdout.write(`gateway is not running (${gatewayUrl(config)})\n`);
+    } else process.stdout.write(`gateway is not running (${url})\n`);
     if (!current) process.exitCode = 1;
   },
 });

@@ -3,8 +3,8 @@ import { formatDuration, formatSize } from "../config/duration.ts";
 import { type ServerStatus, stoppedStatus } from "../supervisor/status.ts";
 import { workerJson, workerStatuses, workerTable } from "./across-hosts.ts";
 import { pc } from "./colors.ts";
-import { homeArg, jsonArg, loadOrExit, printJson } from "./common.ts";
-import { daemonStatus, freshPeers } from "./daemon-client.ts";
+import { homeArg, jsonArg, printJson } from "./common.ts";
+import { configOrRunningDaemon, daemonStatus, freshPeers } from "./daemon-client.ts";
 import { peerJson, peerTable } from "./peers.ts";
 import { table } from "./table.ts";
 
@@ -51,15 +51,20 @@ export default defineCommand({
     all: { type: "boolean", description: "include stopped servers", default: false },
   },
   async run({ args }) {
-    const config = await loadOrExit(args.home);
-    const status = await daemonStatus(config);
+    const view = await configOrRunningDaemon(args.home);
+    const { config } = view;
+    const target = config ?? view.target;
+    const status = config ? await daemonStatus(config) : view.status;
     // Without a daemon nothing runs: --all still lists every profile, as stopped.
-    const known = status?.servers ?? Object.values(config.servers).map(stoppedStatus);
+    const known = status?.servers ?? Object.values(config?.servers ?? {}).map(stoppedStatus);
     const servers = known.filter((server) => args.all || server.state !== "stopped");
-    // Peers are listed afresh: a peer's reachability is worth showing only as of now.
-    const peers = status && Object.keys(config.peers).length ? await freshPeers(config) : [];
-    // Workers are rpc-server hosts: whether one answers matters whether or not the gateway runs.
-    const workers = Object.keys(config.workers).length ? await workerStatuses(config) : [];
+    // Peers are listed afresh: a peer's reachability is worth showing only as of now. Without rig.yaml
+    // the daemon's own list says whether it has any.
+    const hasPeers = config ? Object.keys(config.peers).length > 0 : Boolean(status?.peers?.length);
+    const peers = status && hasPeers ? await freshPeers(target) : [];
+    // Workers are rpc-server hosts: whether one answers matters whether or not the gateway runs. Only
+    // rig.yaml names them.
+    const workers = config && Object.keys(config.workers).length ? await workerStatuses(config) : [];
     if (args.json) {
       return printJson([
         ...servers.map((server) =>

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { type VariantSpec, variantSpecsOf } from "../bench/variants.ts";
 import type { BenchRecord } from "../ledger/ledger.ts";
 import type { PeerStatus } from "../peers/registry.ts";
+import { hasProcess } from "../supervisor/status.ts";
 import { StartError, type Supervisor } from "../supervisor/supervisor.ts";
 import { readBody, sendJson } from "./http.ts";
 import type { Recorder } from "./recorder.ts";
@@ -65,8 +66,13 @@ export async function handleAdmin(
     return;
   }
   if (method === "POST" && path === "/rig/v1/stop-all") {
+    // What had a process when the stop was asked for: `rig stop` reports only what it stopped.
+    const stopped = supervisor
+      .status()
+      .filter(hasProcess)
+      .map((server) => server.name);
     await supervisor.stopAll();
-    return sendJson(res, 200, { ok: true, servers: supervisor.status() });
+    return sendJson(res, 200, { ok: true, stopped, servers: supervisor.status() });
   }
   if (method === "POST" && path.startsWith("/rig/v1/bench/")) return handleBench(req, res, path, deps);
   const serverRoute = /^\/rig\/v1\/servers\/([^/]+)\/(start|stop|restart|logs)$/.exec(path);
@@ -86,8 +92,9 @@ export async function handleAdmin(
       return streamStart(res, name, supervisor);
     }
     if (method === "POST" && action === "stop") {
+      const wasRunning = supervisor.status().some((server) => server.name === name && hasProcess(server));
       await supervisor.stop(name, "stopped");
-      return sendJson(res, 200, { ok: true });
+      return sendJson(res, 200, { ok: true, was_running: wasRunning });
     }
     if (method === "GET" && action === "logs")
       return sendJson(res, 200, { lines: supervisor.tail(name, 50) });

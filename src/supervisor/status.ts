@@ -5,6 +5,11 @@ import type { Server } from "../config/loader.ts";
 
 export type ServerState = "stopped" | "starting" | "ready" | "stopping" | "failed";
 
+/** Whether a server has a process behind it, so that stopping it stops something (a failed one has none). */
+export function hasProcess(server: Pick<ServerStatus, "state">): boolean {
+  return server.state === "starting" || server.state === "ready" || server.state === "stopping";
+}
+
 /** How a server's last process ended: `rig ps --json` shows it, a client cut off mid-stream is told it. */
 export interface LastExit {
   code: number | null;
