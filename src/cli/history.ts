@@ -2,6 +2,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { defineCommand } from "citty";
 import { formatDuration } from "../config/duration.ts";
+import { findServer } from "../config/loader.ts";
+import { didYouMean } from "../config/problems.ts";
 import { redactSecrets } from "../config/secrets.ts";
 import type { LaunchRow } from "../ledger/ledger.ts";
 import { shellLine, shellQuote } from "../system/shell.ts";
@@ -35,6 +37,13 @@ export default defineCommand({
   },
   async run({ args }) {
     const config = await loadOrExit(args.home);
+    // A name rig.yaml does not define is a typo, not a server without launches: said as logs and stop say it.
+    const named = args.server === "show" ? undefined : args.server;
+    const server = named === undefined ? undefined : findServer(config, named);
+    if (named !== undefined && !server)
+      throw new RigError(
+        `no server named \`${named}\`${didYouMean(named, Object.keys(config.servers))} (see \`rig ls\`)`,
+      );
     const file = join(config.home.state, "rig.db");
     const { Ledger } = await import("../ledger/ledger.ts");
     const ledger = existsSync(file) ? new Ledger(file, { readonly: true }) : undefined;
@@ -50,7 +59,7 @@ export default defineCommand({
         process.stdout.write(`${reproduceLine(row)}\n`);
         return;
       }
-      const rows = redactSecrets(config, ledger?.launches(args.server, Number(args.limit) || 50) ?? []);
+      const rows = redactSecrets(config, ledger?.launches(server?.name, Number(args.limit) || 50) ?? []);
       if (args.json) {
         return printJson(
           rows.map((row) => ({
