@@ -33,6 +33,16 @@ export function inPools(bytes: Bytes): string {
   return used.map((pool) => `${formatSize(bytes[pool]!)} ${POOL_NAMES[pool]}`).join(" + ");
 }
 
+/**
+ * The largest context: the search stops at the trained context, so a budget that holds more (a "fits"
+ * at 10M tokens) must not read as a limit of 65536.
+ */
+function maxContextText({ max_context: max, trained_context: trained }: FitReport): string {
+  if (max === trained)
+    return `${max} tokens, the model's trained context (it fits the budget; rig counts no further)`;
+  return `${max} tokens fit the budget${trained ? pc.dim(` (the model is trained for ${trained})`) : ""}`;
+}
+
 /** The report as lines: `rig fit`, and the memory part of `rig explain`. */
 export function fitLines(report: FitReport): string[] {
   const lines: string[] = [];
@@ -60,7 +70,8 @@ export function fitLines(report: FitReport): string[] {
     const now = report.fits_now ? "" : pc.yellow(" (idle servers would be stopped to make room)");
     lines.push(`fits      ${report.fits ? pc.green("yes") + now : pc.red("no")}`);
   }
-  if (report.max_context !== null) lines.push(`max ctx   ${report.max_context} tokens fit the budget`);
+  if (report.max_context !== null) lines.push(`max ctx   ${maxContextText(report)}`);
+  for (const warning of report.warnings) lines.push(pc.yellow(`warning   ${warning}`));
   for (const note of report.notes) lines.push(pc.dim(`note      ${note}`));
   return lines;
 }

@@ -40,9 +40,26 @@ export interface FitReport {
   fits: boolean | null;
   /** It fits beside what runs now, with nothing stopped. */
   fits_now: boolean | null;
-  /** The largest context (tokens) whose estimate fits the budget. */
+  /** The largest context (tokens) whose estimate fits the budget, up to the trained context: rig counts no further. */
   max_context: number | null;
+  /** The context the model was trained for, as its files say. */
+  trained_context: number | null;
   notes: string[];
+  /** What runs but is likely wrong: a context past the trained one. */
+  warnings: string[];
+}
+
+/**
+ * A context longer per request than the model was trained for: llama-server caps each slot there (the
+ * cache past it is reserved for nothing), vLLM refuses to start, and a model not set up for it degrades.
+ */
+function pastTrained(context: number | undefined, slots: number | undefined, trained: number | undefined) {
+  const perRequest = context && Math.floor(context / (slots ?? 1));
+  if (!trained || !perRequest || perRequest <= trained) return [];
+  const split = slots && slots > 1 ? ` (${perRequest} per slot)` : "";
+  return [
+    `context ${context} tokens${split} is past the ${trained} the model was trained for: runtimes cap or refuse it, and answers degrade beyond ${trained}`,
+  ];
 }
 
 /**
@@ -62,8 +79,10 @@ export function fitReport(
   const need = counted?.need ?? (estimate && poolsOf(estimate, budget));
   const capacity = capacityOf(budget);
   const free = freeOf(capacity, held);
-  const trained = trainedContextOf(modelShapeOf(server, config)) ?? estimate?.context;
+  const trainedByFiles = trainedContextOf(modelShapeOf(server, config));
+  const trained = trainedByFiles ?? estimate?.context;
   const notes = [...(estimate?.notes ?? [])];
+  const warnings = pastTrained(options.context ?? estimate?.context, estimate?.slots, trainedByFiles);
   if (!need)
     notes.push(
       runtimeFor(server.runtime).requires === "url"
@@ -100,6 +119,8 @@ export function fitReport(
       trained && counted?.source !== "declared"
         ? (maxContext(config, server, budget, capacity.limit, trained) ?? null)
         : null,
+    trained_context: trainedByFiles ?? null,
     notes,
+    warnings,
   };
 }
