@@ -24,6 +24,11 @@ const OPENAI_TYPES: Record<number, string> = {
   429: "rate_limit_error",
 };
 
+/** A status the tables do not name: any 4xx is the caller's mistake (a GET where POST is taken, a 422), the rest the server's. */
+function typeOf(table: Record<number, string>, status: number, serverSide: string): string {
+  return table[status] ?? (status >= 400 && status < 500 ? "invalid_request_error" : serverSide);
+}
+
 /** An error body in the caller's dialect; `rig: true` says the gateway, not the model server, refused. */
 export function errorBody(
   dialect: ErrorDialect,
@@ -33,11 +38,20 @@ export function errorBody(
 ): unknown {
   const marker = fromGateway ? { rig: true } : {};
   if (dialect === "anthropic") {
-    return { type: "error", error: { type: ANTHROPIC_TYPES[status] ?? "api_error", message, ...marker } };
+    return {
+      type: "error",
+      error: { type: typeOf(ANTHROPIC_TYPES, status, "api_error"), message, ...marker },
+    };
   }
   if (dialect === "google") return googleError(status, message, marker);
   return {
-    error: { message, type: OPENAI_TYPES[status] ?? "server_error", param: null, code: null, ...marker },
+    error: {
+      message,
+      type: typeOf(OPENAI_TYPES, status, "server_error"),
+      param: null,
+      code: null,
+      ...marker,
+    },
   };
 }
 

@@ -53,7 +53,9 @@ const STATUS_NAMES: Record<number, string> = {
 
 /** An error as Google's APIs give it: `{error: {code, message, status}}`, in a body or an SSE chunk. */
 export function googleError(code: number, message: string, extra: Json = {}): Json {
-  return { error: { code, message, status: STATUS_NAMES[code] ?? "INTERNAL", ...extra } };
+  // A 4xx without a name of its own (a 408, a runtime's 422) is still the caller's: Google says INVALID_ARGUMENT.
+  const fallback = code >= 400 && code < 500 ? "INVALID_ARGUMENT" : "INTERNAL";
+  return { error: { code, message, status: STATUS_NAMES[code] ?? fallback, ...extra } };
 }
 
 /** `GET /v1beta/models`: the models a gateway serves, as Google lists its own. */
