@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { dirname, join } from "node:path";
 import { VariantProfiles } from "../bench/variants.ts";
 import { type Config, loadConfig } from "../config/loader.ts";
-import { ConfigError, formatProblem } from "../config/problems.ts";
+import { ConfigError, formatProblem, type Problem } from "../config/problems.ts";
 import { Ledger } from "../ledger/ledger.ts";
 import { writeFailures } from "../ledger/write-failures.ts";
 import { PeerRegistry } from "../peers/registry.ts";
@@ -61,6 +61,15 @@ function runningElsewhere(holder: LockHolder, stateDir: string): string {
 }
 
 /**
+ * A problem as gateway.log says it: the file by its absolute path, since the log is read from any
+ * folder and the daemon's own working folder is whichever one started it.
+ */
+function problemForLog({ where, ...problem }: Problem): string {
+  const at = where ? `${where.file}${where.line ? `:${where.line}:${where.col}` : ""}: ` : "";
+  return `${at}${formatProblem(problem)}`;
+}
+
+/**
  * Watches the folders of every config file (editors replace files rather than write them) and
  * reloads after changes settle; an invalid edit keeps the running config and logs where it is wrong.
  */
@@ -81,7 +90,7 @@ function watchConfig(
       apply(next);
     } catch (error) {
       if (error instanceof ConfigError) {
-        for (const problem of error.problems) logLine(`config not reloaded: ${formatProblem(problem)}`);
+        for (const problem of error.problems) logLine(`config not reloaded: ${problemForLog(problem)}`);
       } else logLine(`config not reloaded: ${(error as Error).message}`);
     }
   };
