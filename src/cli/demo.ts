@@ -15,9 +15,10 @@ import { which } from "../system/which.ts";
 import { installAgentWithProgress, pointHarness } from "./agent-install.ts";
 import { pc } from "./colors.ts";
 import { jsonArg, RigError } from "./common.ts";
-import { call, ensureDaemon, startServer } from "./daemon-client.ts";
+import { call, ensureDaemon } from "./daemon-client.ts";
 import { progress } from "./progress.ts";
 import { syncShims } from "./shims.ts";
+import { startWithProgress } from "./start-progress.ts";
 
 export const DEFAULT_DEMO_HOME = join(homedir(), "local-llm-demo");
 
@@ -126,15 +127,7 @@ export default defineCommand({
 
     const daemon = await ensureDaemon(config);
     process.stdout.write(`\n${pc.bold("$ rig serve tiny")}\n`);
-    const bar = progress("tiny", 5000);
-    const ready = await startServer(config, "tiny", (event) => {
-      if (event.event === "progress") bar.update(event.line ?? "loading…", "loading");
-    });
-    if (ready.event !== "ready") {
-      bar.fail("failed");
-      throw new RigError(`${ready.error}\n${(ready.tail ?? []).join("\n")}`);
-    }
-    bar.done(`ready on port ${ready.server?.port} (pid ${ready.server?.pid})`);
+    (await startWithProgress(config, "tiny")).done();
 
     const url = `${gatewayUrl(config)}/v1/chat/completions`;
     process.stdout.write(`\n${pc.bold(`$ curl ${url}`)} ${pc.dim('(model "tiny", streamed)')}\n`);

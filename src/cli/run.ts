@@ -10,8 +10,8 @@ import { agentLaunch } from "../harnesses/plan.ts";
 import { writeFileAtomic } from "../system/atomic-write.ts";
 import { which } from "../system/which.ts";
 import { argsAfterSeparator, homeArg, loadOrExit, printJson, RigError } from "./common.ts";
-import { ensureDaemon, startServer } from "./daemon-client.ts";
-import { progress } from "./progress.ts";
+import { ensureDaemon } from "./daemon-client.ts";
+import { startWithProgress } from "./start-progress.ts";
 
 export default defineCommand({
   meta: {
@@ -63,17 +63,8 @@ export default defineCommand({
     await ensureDaemon(config);
     // A peer's model (`box2/qwen`) has nothing to start here: the peer starts it on the first request.
     if (server) {
-      const bar = progress(server.name, 5000);
-      const ready = await startServer(config, server.name, (event) => {
-        if (event.event === "progress") bar.update(event.line ?? "loading…", "loading");
-      });
-      if (ready.event !== "ready") {
-        bar.fail("failed");
-        throw new RigError(
-          `${ready.error}${ready.tail?.length ? `\nlast log lines:\n${ready.tail.map((line) => `  ${line}`).join("\n")}` : ""}`,
-        );
-      }
-      if (process.stderr.isTTY) bar.done(`ready on port ${ready.server?.port}`);
+      const ready = await startWithProgress(config, server.name);
+      if (process.stderr.isTTY) ready.done();
     }
     for (const file of launch.files) {
       mkdirSync(dirname(file.path), { recursive: true });

@@ -12,8 +12,11 @@ test("rig demo sets up a home, explains an agent, serves the tiny model, streams
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /\$ rig explain claude-tiny/);
   assert.match(result.stdout, /6 server\s+tiny/);
-  assert.match(result.stderr, /ready on port \d+/);
-  // The demo model ends its turns at random (an answer can even be empty): the stats line is what counts.
+  assert.match(
+    result.stderr,
+    /ready: http:\/\/127\.0\.0\.1:\d+\/v1, model "tiny" \(llama\.cpp pid \d+ on port \d+\)/,
+  );
+  // The demo model ends its turns at random: the stats line is what counts.
   assert.match(result.stdout, /\d+ tokens, first after \d+ ms, \d+ tokens\/s/);
   assert.match(
     result.stdout,
@@ -27,7 +30,7 @@ test("rig demo sets up a home, explains an agent, serves the tiny model, streams
   assert.ok(launch!.stopped_at, "the server was stopped");
   const gatewayLog = readFileSync(join(home, "logs", "gateway.log"), "utf8");
   assert.match(gatewayLog, /POST \/v1\/chat\/completions server=tiny status=200 stream/);
-  const pid = Number(/pid (\d+)\)/.exec(result.stderr)?.[1]);
+  const pid = Number(/pid (\d+) on port/.exec(result.stderr)?.[1]);
   assert.equal(isAlive(pid), false, "no llama-server left");
 
   const again = await rig(["demo", "--home", home, "--no-run"]);
