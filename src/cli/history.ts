@@ -37,17 +37,19 @@ export default defineCommand({
   },
   async run({ args }) {
     const config = await loadOrExit(args.home);
-    // A name rig.yaml does not define is a typo, not a server without launches: said as logs and stop say it.
-    const named = args.server === "show" ? undefined : args.server;
-    const server = named === undefined ? undefined : findServer(config, named);
-    if (named !== undefined && !server)
-      throw new RigError(
-        `no server named \`${named}\`${didYouMean(named, Object.keys(config.servers))} (see \`rig ls\`)`,
-      );
     const file = join(config.home.state, "rig.db");
     const { Ledger } = await import("../ledger/ledger.ts");
     const ledger = existsSync(file) ? new Ledger(file, { readonly: true }) : undefined;
     try {
+      const named = args.server === "show" ? undefined : args.server;
+      // An alias lists its server. A name the ledger knows lists its launches, though rig.yaml no
+      // longer names it (a removed server, a `rig bench --vary` variant); any other name is a typo,
+      // said as logs and stop say it.
+      const serverName = named === undefined ? undefined : (findServer(config, named)?.name ?? named);
+      if (named !== undefined && !findServer(config, named) && !ledger?.launches(named, 1).length)
+        throw new RigError(
+          `no server named \`${named}\`${didYouMean(named, Object.keys(config.servers))} (see \`rig ls\`)`,
+        );
       if (args.server === "show") {
         const id = Number(args.id);
         if (!Number.isInteger(id)) throw new RigError("usage: rig history show <id>", 2);
@@ -59,7 +61,7 @@ export default defineCommand({
         process.stdout.write(`${reproduceLine(row)}\n`);
         return;
       }
-      const rows = redactSecrets(config, ledger?.launches(server?.name, Number(args.limit) || 50) ?? []);
+      const rows = redactSecrets(config, ledger?.launches(serverName, Number(args.limit) || 50) ?? []);
       if (args.json) {
         return printJson(
           rows.map((row) => ({
