@@ -96,9 +96,14 @@ export function portHolder(port: number): PortHolder | undefined {
   return undefined;
 }
 
-/** A port's holder as messages name it: its pid and the start of its command line. */
+const HOLDER_COMMAND_LENGTH = 100;
+
+/** A port's holder as messages name it: its pid and its command line, cut at a word when long. */
 export function holderText(holder: PortHolder): string {
-  return `pid ${holder.pid} (${holder.command.slice(0, 80)})`;
+  const { command } = holder;
+  if (command.length <= HOLDER_COMMAND_LENGTH) return `pid ${holder.pid} (${command})`;
+  const cut = command.lastIndexOf(" ", HOLDER_COMMAND_LENGTH);
+  return `pid ${holder.pid} (${command.slice(0, cut > 0 ? cut : HOLDER_COMMAND_LENGTH)} …)`;
 }
 
 /** Who listens on a port, as messages name it; "another process" where that cannot be told. */
