@@ -60,16 +60,3 @@ export function wordsFor(context: number, maxTokens: number, scale: PromptScale)
 export function promptOnTarget(reported: number, target: number): boolean {
   return Math.abs(reported - target) <= Math.max(8, target * 0.03);
 }
-
-/** "4k" → 4096, "32K" → 32768, "1500" → 1500. */
-export function parseTokenCount(text: string): number | undefined {
-  const match = /^(\d+(?:\.\d+)?)(k)?$/i.exec(text.trim());
-  if (!match) return undefined;
-  const value = Math.round(Number(match[1]) * (match[2] ? 1024 : 1));
-  return value > 0 ? value : undefined;
-}
-
-/** 4096 → "4k", 1500 → "1500": how contexts are shown. */
-export function formatTokenCount(tokens: number): string {
-  return tokens % 1024 === 0 ? `${tokens / 1024}k` : String(tokens);
-}

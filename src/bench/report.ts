@@ -1,4 +1,5 @@
-import { formatTokenCount, type PromptScale } from "./prompt.ts";
+import { formatTokenCount } from "../config/duration.ts";
+import type { PromptScale } from "./prompt.ts";
 import { BUILT_IN } from "./prompts.ts";
 import type { Subject } from "./run.ts";
 import type { BenchSummary, CellSummary, Comparison, RoundRecord } from "./summary.ts";

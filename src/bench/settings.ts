@@ -1,8 +1,8 @@
 // What a `rig bench` command line asks for, checked before anything starts: the settings, the cells
 // measured and the subjects. Pure: the CLI reads the config and the prompt file and reports the errors.
 
+import { formatTokenCount, parseTokenCount } from "../config/duration.ts";
 import type { Server } from "../config/loader.ts";
-import { formatTokenCount, parseTokenCount } from "./prompt.ts";
 import type { BenchPrompt } from "./prompts.ts";
 import type { BenchSettings } from "./report.ts";
 import type { Subject } from "./run.ts";

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { defineCommand } from "citty";
+import { parseTokenCount } from "../config/duration.ts";
 import { entryYaml, insertEntry, type Section, writeConfigAtomically } from "../config/editor.ts";
 import { configPathOf, expandTilde } from "../config/home.ts";
 import { type Config, findServer, loadConfig } from "../config/loader.ts";
@@ -156,7 +157,7 @@ const server = defineCommand({
     port: { type: "string", description: "fixed port (default: a free one at each start)", valueHint: "N" },
     context: {
       type: "string",
-      description: "context window (default: the model's trained context)",
+      description: "context window in tokens, e.g. 32768 or 32k (default: the model's trained context)",
       valueHint: "N",
     },
     ttl: { type: "string", description: "unload after this long idle (e.g. 30m)", valueHint: "DURATION" },
@@ -170,7 +171,11 @@ const server = defineCommand({
     const given = resolve(expandTilde(args.model));
     let runtime = args.runtime;
     let model = args.model;
-    let context = args.context === undefined ? undefined : Number(args.context);
+    let context = args.context === undefined ? undefined : parseTokenCount(String(args.context));
+    if (args.context !== undefined && context === undefined)
+      throw new UsageError(
+        `--context takes a number of tokens: 32768, or 32k (k is 1024); not ${args.context}`,
+      );
     if (runtime && !RUNTIME_KINDS.includes(runtime))
       throw new UsageError(
         `unknown runtime \`${runtime}\`${didYouMean(runtime, RUNTIME_KINDS)} (known: ${RUNTIME_KINDS.join(", ")})`,
@@ -191,8 +196,6 @@ const server = defineCommand({
         );
       }
     }
-    if (context !== undefined && !(Number.isInteger(context) && context > 0))
-      throw new UsageError(`--context must be a positive whole number of tokens, not ${args.context}`);
     const port = args.port === undefined ? undefined : Number(args.port);
     const runtimeArgs = afterSeparator(rawArgs);
     await addEntry(

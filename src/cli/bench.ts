@@ -4,7 +4,6 @@ import { defineCommand } from "citty";
 import { streamChat } from "../bench/client.ts";
 import { benchRecords, readBenchRuns, sideBySideJson, storedRun } from "../bench/history.ts";
 import { machineFacts } from "../bench/machine.ts";
-import { formatTokenCount } from "../bench/prompt.ts";
 import { type BenchPrompt, BUILT_IN, BUILT_IN_PROMPTS, parsePromptFile } from "../bench/prompts.ts";
 import {
   type BenchResults,
@@ -23,6 +22,7 @@ import { cellsOf, rawOption, SettingsError, settingsOf, subjectsOf } from "../be
 import { summarize } from "../bench/summary.ts";
 import { parseVary, type VariantSpec } from "../bench/variants.ts";
 import { runtimeVersion } from "../bench/version.ts";
+import { formatTokenCount } from "../config/duration.ts";
 import type { Config, Server } from "../config/loader.ts";
 import { findServer } from "../config/loader.ts";
 import { didYouMean } from "../config/problems.ts";

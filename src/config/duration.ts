@@ -54,3 +54,18 @@ export function formatSize(bytes: number): string {
   }
   return `${value >= 100 ? value.toFixed(0) : value.toFixed(value >= 10 ? 1 : 2)} ${units[unit]}`;
 }
+
+const TOKEN_COUNT_PATTERN = /^(\d+(?:\.\d+)?)(k)?$/i;
+
+/** "4k" → 4096, "32K" → 32768, "1500" → 1500. */
+export function parseTokenCount(text: string): number | undefined {
+  const match = TOKEN_COUNT_PATTERN.exec(text.trim());
+  if (!match) return undefined;
+  const value = Math.round(Number(match[1]) * (match[2] ? 1024 : 1));
+  return value > 0 ? value : undefined;
+}
+
+/** 4096 → "4k", 1500 → "1500": how contexts are shown. */
+export function formatTokenCount(tokens: number): string {
+  return tokens % 1024 === 0 ? `${tokens / 1024}k` : String(tokens);
+}

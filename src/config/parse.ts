@@ -22,6 +22,14 @@ import {
 } from "./problems.ts";
 import { configSchema, MERGED_SECTIONS, type RawConfig } from "./schema.ts";
 
+/** What a person did to get the YAML errors that say least about it (the yaml package's codes). */
+const YAML_HINTS: Partial<Record<string, string>> = {
+  BAD_INDENT: "YAML nests by indentation; line this key up with the keys beside it",
+  BLOCK_AS_IMPLICIT_KEY: "a key indented less than the keys beside it, or a missing space after a colon",
+  MULTILINE_IMPLICIT_KEY: "a key indented less than the keys beside it, or a missing colon",
+  TAB_AS_INDENT: "indent with spaces",
+};
+
 // The heavy half of the config layer (YAML with positions, schema validation): loaded only when the
 // validated-config cache misses or when positions are needed.
 
@@ -72,12 +80,19 @@ function parseSource(
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const parsed = { file, doc, lines };
-  for (const error of doc.errors) {
+  // The first YAML error is the mistake; those after it mostly follow from it (one line indented
+  // wrong reads as three errors), so they are counted, not listed.
+  const [first, ...rest] = doc.errors;
+  if (first) {
+    const hint = YAML_HINTS[first.code];
+    const more = rest.length
+      ? ` (${rest.length} more YAML error${rest.length > 1 ? "s" : ""} may follow from it)`
+      : "";
     problems.push({
       level: "error",
       code: "yaml-syntax",
-      message: error.message.split("\n")[0]!,
-      where: position(parsed, error.pos[0]),
+      message: `${first.message.split("\n")[0]!}${hint ? `: ${hint}` : ""}${more}`,
+      where: position(parsed, first.pos[0]),
     });
   }
   if (doc.errors.length > 0) return undefined;

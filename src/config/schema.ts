@@ -2,7 +2,7 @@ import { z } from "zod";
 import { HARNESS_NAMES } from "../harnesses/index.ts";
 import { kindsRequiring, RUNTIME_KINDS, runtimeFor } from "../runtimes/index.ts";
 import type { ProfileTarget } from "../runtimes/types.ts";
-import { DURATION_PATTERN, SIZE_PATTERN } from "./duration.ts";
+import { DURATION_PATTERN, parseTokenCount, SIZE_PATTERN } from "./duration.ts";
 
 const name = z
   .string()
@@ -98,7 +98,16 @@ export const serverSchema = z
     host: z.string().optional().describe("address the runtime binds (default 127.0.0.1)"),
     port: port.optional().describe("fixed port; otherwise a free one is assigned"),
     env: z.record(z.string(), scalarArg).default({}).describe("extra environment for the process"),
-    context: z.number().int().positive().optional().describe("context window served, in tokens"),
+    context: z
+      .union([
+        z.number().int().positive(),
+        z.string().refine((text) => parseTokenCount(text) !== undefined, {
+          message: "use a number of tokens: 32768, or 32k (k is 1024)",
+        }),
+      ])
+      .transform((tokens) => parseTokenCount(String(tokens))!)
+      .optional()
+      .describe("context window served, in tokens: 32768, or 32k (k is 1024)"),
     aliases: z.array(name).default([]).describe("other model names that route here"),
     ttl: duration.optional().describe("unload after this long idle; 0 or absent keeps it loaded"),
     group: z.string().optional().describe("servers sharing a group never run at the same time"),

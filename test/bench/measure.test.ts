@@ -2,17 +2,11 @@
 // answer, rounds interleaved, and ratios that call a difference within the noise when the rounds disagree.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import {
-  fillerPrompt,
-  PROBE_WORDS,
-  parseTokenCount,
-  promptOnTarget,
-  promptScale,
-  wordsFor,
-} from "../../src/bench/prompt.ts";
+import { fillerPrompt, PROBE_WORDS, promptOnTarget, promptScale, wordsFor } from "../../src/bench/prompt.ts";
 import { type BenchDriver, runBench, type Subject } from "../../src/bench/run.ts";
 import { ChatStreamReader } from "../../src/bench/stream.ts";
 import { type RoundRecord, summarize } from "../../src/bench/summary.ts";
+import { parseTokenCount } from "../../src/config/duration.ts";
 
 const chunk = (value: unknown) => `data: ${JSON.stringify(value)}\n\n`;
 const delta = (content: string) => chunk({ choices: [{ index: 0, delta: { content } }] });

@@ -112,6 +112,20 @@ describe("rig add", () => {
     assert.equal(parse(readFileSync(join(home, "rig.yaml"), "utf8")).servers.qwen.runtime, "mlx");
   });
 
+  test("--context takes tokens as people write them (32k is 32768); words are refused, saying how", async () => {
+    const home = await initHome();
+    mlxFolder(join(home, "models", "qwen-mlx"));
+    const model = join(home, "models", "qwen-mlx");
+    const result = await rig(["add", "server", "qwen", "--model", model, "--context", "32k", "--json"], {
+      home,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(JSON.parse(result.stdout).entry.context, 32768);
+    const wrong = await rig(["add", "server", "other", "--model", model, "--context", "lots"], { home });
+    assert.equal(wrong.code, 2);
+    assert.match(wrong.stderr, /--context takes a number of tokens: 32768, or 32k \(k is 1024\); not lots/);
+  });
+
   test("a name that exists, an invalid result, or a missing file is an error and leaves rig.yaml alone", async () => {
     const home = await initHome();
     const file = join(home, "rig.yaml");

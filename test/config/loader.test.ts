@@ -29,6 +29,26 @@ const at = (problem: Problem) =>
   `${problem.where?.file.split("/").pop()}:${problem.where?.line}:${problem.where?.col}`;
 
 describe("rig.yaml loader", () => {
+  test("context takes tokens as people write them: 32768, 32k, 1.5k; anything else is an error at its place", async () => {
+    const config = await loadConfig({
+      home: home({
+        "rig.yaml":
+          "servers:\n  a: { runtime: remote, url: http://box:1, context: 32k }\n  b: { runtime: remote, url: http://box:2, context: 1.5K }\n  c: { runtime: remote, url: http://box:3, context: 4096 }\n",
+      }),
+      env: { HOME: homedir() },
+    });
+    assert.deepEqual(
+      ["a", "b", "c"].map((name) => config.servers[name]!.context),
+      [32768, 1536, 4096],
+    );
+    const problems = await problemsOf(
+      home({ "rig.yaml": "servers:\n  a: { runtime: remote, url: http://box:1, context: 64 thousand }\n" }),
+    );
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!.message, /use a number of tokens: 32768, or 32k \(k is 1024\)/);
+    assert.equal(at(problems[0]!), "rig.yaml:2:53");
+  });
+
   test("the design document's example loads, with defaults, paths and env resolved", async () => {
     const root = home({
       "rig.yaml": `gateway: { host: 127.0.0.1, port: 7878, api_key: "\${env:RIG_TEST_KEY}" }
@@ -184,6 +204,16 @@ agents:
     const [problem] = await problemsOf(home({ "rig.yaml": "servers:\n  a: { runtime: llama.cpp\n" }));
     assert.equal(problem!.code, "yaml-syntax");
     assert.equal(problem!.where?.line, 3);
+  });
+
+  test("a key indented wrong is one problem that says so, not three parser complaints", async () => {
+    const problems = await problemsOf(
+      home({ "rig.yaml": "servers:\n  tiny:\n    runtime: llama.cpp\n  model: x.gguf\n    context: 5\n" }),
+    );
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!.message, /a key indented less than the keys beside it/);
+    assert.match(problems[0]!.message, /\(1 more YAML error may follow from it\)/);
+    assert.equal(at(problems[0]!), "rig.yaml:4:10");
   });
 
   test("a missing rig.yaml says how to make one", async () => {
