@@ -74,8 +74,9 @@ export interface StatsColumn {
 }
 
 const KEY_COLUMNS: Record<StatsKey, StatsColumn> = {
-  agent: { title: "agent", cell: (row) => row.agent ?? "(by model name)" },
-  server: { title: "server", cell: (row) => row.server ?? "-" },
+  // No server: the gateway refused the request before routing it (an unknown model, a body not JSON).
+  agent: { title: "agent", cell: (row) => row.agent ?? (row.server === null ? "(none)" : "(by model name)") },
+  server: { title: "server", cell: (row) => row.server ?? "(refused)" },
 };
 
 const COUNT_COLUMNS: StatsColumn[] = [

@@ -188,6 +188,19 @@ describe("rig stats on the command line", () => {
     );
     assert.doesNotMatch(seenOnly, /streams unseen/);
   });
+
+  test("requests the gateway refused before routing show as refused, not as a nameless server", () => {
+    const ledger = new Ledger(tempDb());
+    ledger.recordRequests([
+      { ...request(undefined, "x", "2026-03-01T10:00:00Z"), server: undefined, status: 404 },
+    ]);
+    const rows = ledger.stats(["agent", "server"]);
+    ledger.close();
+    assert.match(
+      stripVTControlCharacters(statsTable(rows, ["agent", "server"])),
+      /^\(none\)\s+\(refused\)\s+1\s/m,
+    );
+  });
 });
 
 describe("/metrics carries the same counts per agent and server", () => {
