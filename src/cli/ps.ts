@@ -20,6 +20,8 @@ const STATE_COLOUR = {
 const JSON_FIELDS = [
   "name",
   "state",
+  // Running with a profile rig.yaml has changed since: it restarts on its next use.
+  "stale",
   "pid",
   "port",
   "uptime_s",
