@@ -284,10 +284,16 @@ export function parseConfig(home: HomePaths, env: NodeJS.ProcessEnv, text: strin
         });
       }
     }
+    // An unset ${env:…} also makes its value the wrong type: the unset variable is the one problem.
+    const spot = (at: SourcePosition | undefined) => at && `${at.file}:${at.line}:${at.col}`;
+    const unset = new Set(
+      problems.filter((problem) => problem.code === "env-unset").map((p) => spot(p.where)),
+    );
     for (const issue of result.error.issues) {
       if (issue.code === "unrecognized_keys") continue;
       const path = issue.path as KeyPath;
       if (suggested.has(path.join("."))) continue;
+      if (unset.has(spot(where(path)))) continue;
       let message = issue.message;
       if (issue.code === "invalid_value" && "values" in issue) {
         const written = path.reduce<unknown>(

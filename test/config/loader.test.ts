@@ -155,6 +155,14 @@ agents:
     assert.equal((await loadConfig({ home: root, env: {} })).gateway.apiKey, "fallback");
   });
 
+  test("an unset ${env:NAME} where a number goes is one problem, not a second about the type", async () => {
+    const problems = await problemsOf(home({ "rig.yaml": 'gateway:\n  port: "${env:RIG_NOT_SET}"\n' }));
+    assert.deepEqual(
+      problems.map((problem) => problem.code),
+      ["env-unset"],
+    );
+  });
+
   test("include merges more files; a name defined twice is reported at both places", async () => {
     const root = home({
       "rig.yaml": "include: [conf.d/*.yaml]\nservers:\n  a: { runtime: llama.cpp, model: a.gguf }\n",
