@@ -14,10 +14,10 @@ const VERSION_ROUTES: Array<[path: string, field: string]> = [
   ["/get_server_info", "version"],
 ];
 
-async function reported(baseUrl: string): Promise<string | undefined> {
+async function reported(baseUrl: string, headers: Record<string, string>): Promise<string | undefined> {
   for (const [path, field] of VERSION_ROUTES) {
     try {
-      const response = await fetch(baseUrl + path, { signal: AbortSignal.timeout(2000) });
+      const response = await fetch(baseUrl + path, { headers, signal: AbortSignal.timeout(2000) });
       if (!response.ok) continue;
       const value = ((await response.json()) as Json)[field];
       if (typeof value === "string" && value) return value;
@@ -42,8 +42,12 @@ async function printed(executable: string): Promise<string | undefined> {
  * built from a source bundle reports `b0-unknown`, yet prints its version line and compiler): a
  * launcher such as `python -m …` or `node script.mjs` would answer with its own version instead.
  */
-export async function runtimeVersion(baseUrl: string, executable?: string): Promise<string | null> {
-  const server = await reported(baseUrl);
+export async function runtimeVersion(
+  baseUrl: string,
+  options: { executable?: string; headers?: Record<string, string> } = {},
+): Promise<string | null> {
+  const { executable, headers = {} } = options;
+  const server = await reported(baseUrl, headers);
   if (server && !/unknown/i.test(server)) return server;
   const command = executable ? await printed(executable) : undefined;
   return [server, command].filter(Boolean).join("; ") || null;

@@ -71,10 +71,14 @@ function daemonDriver(
       }
       const plan = launchPlan(config, profiles.get(subject.name)!, final.server?.port ?? undefined);
       if (!versions.has(subject.name))
-        versions.set(subject.name, runtimeVersion(plan.baseUrl, plan.process?.argv[0]));
+        versions.set(
+          subject.name,
+          runtimeVersion(plan.baseUrl, { executable: plan.process?.argv[0], headers: plan.upstreamHeaders }),
+        );
       return {
         gateway: { url: gateway + CHAT_PATH, model: subject.name, headers },
-        direct: { url: plan.baseUrl + CHAT_PATH, model: plan.upstreamModel },
+        // Directly as the gateway reaches it: with the runtime's key, when it takes one.
+        direct: { url: plan.baseUrl + CHAT_PATH, model: plan.upstreamModel, headers: plan.upstreamHeaders },
       };
     },
     ask: streamChat,

@@ -2,16 +2,17 @@ import { spawn } from "node:child_process";
 import { mkdirSync, openSync, readFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
-import { type HomePaths, homePaths } from "../config/home.ts";
+import { type HomePaths, homePaths, RUNTIME_KEY_FILE } from "../config/home.ts";
 import type { Config } from "../config/loader.ts";
 import { ConfigError } from "../config/problems.ts";
 import { gatewayUrl } from "../config/urls.ts";
 import { readAdminToken } from "../gateway/admin-token.ts";
-import { type DaemonState, daemonStateFile } from "../gateway/daemon.ts";
+import { type DaemonState, daemonStateFile } from "../gateway/daemon-state.ts";
 import { homeIsHeld } from "../gateway/home-lock.ts";
 import type { PeerStatus } from "../peers/registry.ts";
 import { localUrl } from "../runtimes/args.ts";
 import type { ServerStatus } from "../supervisor/status.ts";
+import { readHomeSecret } from "../system/home-secrets.ts";
 import { isAlive, sleep } from "../system/process.ts";
 import { pc } from "./colors.ts";
 import { loadOrProblems, printProblems, RigError } from "./common.ts";
@@ -214,7 +215,12 @@ export async function startDaemon(config: Config): Promise<DaemonStatus> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     const status = await daemonStatus(config).catch(() => undefined);
-    if (status) return status;
+    if (status) {
+      // The daemon makes the home's runtime key on its first start: the config held here carries it
+      // from now on, for what this command sends to a server's own port (rig bench's direct path).
+      config.runtimeKey ??= readHomeSecret(config.home.state, RUNTIME_KEY_FILE);
+      return status;
+    }
     // A daemon that exits because this home already has one (still starting, or rebinding to a
     // changed gateway.port as it reloads rig.yaml) is no failure: wait for that one to answer.
     if (child.pid && !isAlive(child.pid) && !homeIsHeld(config.home.state)) break;

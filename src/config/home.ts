@@ -43,3 +43,6 @@ export function homePaths(flag?: string, env: NodeJS.ProcessEnv = process.env): 
     state: join(root, "state"),
   };
 }
+
+/** The file in a home's state folder holding the key its runtimes' own ports require. */
+export const RUNTIME_KEY_FILE = "runtime.key";

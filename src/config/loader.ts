@@ -4,9 +4,10 @@ import { isAbsolute, join } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
 import { runtimeFor } from "../runtimes/index.ts";
 import { writeFileAtomic } from "../system/atomic-write.ts";
+import { readHomeSecret } from "../system/home-secrets.ts";
 import { checkConfig } from "./checks.ts";
 import { parseDuration, parseSize } from "./duration.ts";
-import { expandTilde, type HomePaths, homePaths, resolveConfigPath } from "./home.ts";
+import { expandTilde, type HomePaths, homePaths, RUNTIME_KEY_FILE, resolveConfigPath } from "./home.ts";
 import type { Parsed } from "./parse.ts";
 import { ConfigError, type KeyPath, type SourcePosition } from "./problems.ts";
 import type { RawConfig, ServerConfig } from "./schema.ts";
@@ -248,6 +249,7 @@ function resolve(
     workers,
     servers,
     agents,
+    runtimeKey: readHomeSecret(home.state, RUNTIME_KEY_FILE),
     hash: hashOf(raw),
     expanded,
     where,

@@ -1,3 +1,4 @@
+import { RUNTIME_KEY_FILE } from "./home.ts";
 import type { Config } from "./loader.ts";
 
 /** Expanded values shorter than this are left as they are: replacing a `4` or `true` would rewrite unrelated text. */
@@ -22,7 +23,7 @@ export function redactSecrets<T>(config: SecretSource, value: T): T {
   return walk(value) as T;
 }
 
-type SecretSource = Pick<Config, "expanded" | "gateway" | "peers">;
+type SecretSource = Pick<Config, "expanded" | "gateway" | "peers"> & Partial<Pick<Config, "runtimeKey">>;
 
 /** A secret's value and how it is shown in its place. */
 export type Secret = readonly [value: string, shown: string];
@@ -34,6 +35,7 @@ export function secretsOf(config: SecretSource): Secret[] {
   // by that reference.
   const keys: Array<[string | undefined, string]> = [
     [config.gateway.apiKey, "<gateway.api_key>"],
+    [config.runtimeKey, `<state/${RUNTIME_KEY_FILE}>`],
     ...Object.values(config.peers).map((peer): [string | undefined, string] => [
       peer.apiKey,
       `<peers.${peer.name}.api_key>`,

@@ -58,6 +58,11 @@ export interface Config {
   workers: Record<string, Worker>;
   servers: Record<string, Server>;
   agents: Record<string, Agent>;
+  /**
+   * The home's key for its runtimes' own ports (`state/runtime.key`, made by the daemon): servers that
+   * take one require it, and only rig sends it. Undefined until a daemon has run.
+   */
+  runtimeKey?: string;
   /** Hash of the merged config, recorded with every launch. */
   hash: string;
   /** Values expanded from `${env:NAME}` → that reference: what generated docs print instead of secrets. */

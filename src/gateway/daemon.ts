@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, rmSync, watch, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { dirname, join } from "node:path";
 import { VariantProfiles } from "../bench/variants.ts";
+import { homePaths, RUNTIME_KEY_FILE } from "../config/home.ts";
 import { type Config, loadConfig } from "../config/loader.ts";
 import { ConfigError, formatProblem, type Problem } from "../config/problems.ts";
 import { Ledger } from "../ledger/ledger.ts";
@@ -9,10 +10,12 @@ import { writeFailures } from "../ledger/write-failures.ts";
 import { PeerRegistry } from "../peers/registry.ts";
 import { LogSink } from "../supervisor/log.ts";
 import { Supervisor } from "../supervisor/supervisor.ts";
+import { ensureHomeSecret } from "../system/home-secrets.ts";
 import { describeHolder } from "../system/ports.ts";
 import { processStartTime } from "../system/process.ts";
 import type { BenchDesk, DaemonInfo } from "./admin.ts";
 import { ensureAdminToken } from "./admin-token.ts";
+import { type DaemonState, daemonStateFile } from "./daemon-state.ts";
 import { sendError } from "./errors.ts";
 import { accessPolicy, bindingProblem, frontDoor } from "./front.ts";
 import { type LockHolder, takeHomeLock } from "./home-lock.ts";
@@ -122,15 +125,6 @@ export interface DaemonOptions {
   echo: boolean;
 }
 
-export interface DaemonState {
-  pid: number;
-  start_time?: string;
-  host: string;
-  port: number;
-  version: string;
-  started_at: string;
-}
-
 /** The daemon keeps docs/ current when rig.yaml changes under it; a failure is logged, never fatal. */
 async function regenerateDocs(config: Config, logLine: (text: string) => void): Promise<void> {
   const { docsStale } = await import("../docs/stamp.ts");
@@ -145,12 +139,12 @@ async function regenerateDocs(config: Config, logLine: (text: string) => void): 
   }
 }
 
-export function daemonStateFile(state: string): string {
-  return join(state, "gateway.json");
-}
-
 /** The long-lived process: owns the supervisor and the ledger, serves the gateway port. Resolves when it has stopped. */
 export async function runDaemon(options: DaemonOptions): Promise<void> {
+  // Made before the config is read, so the first launch already takes it (the config carries it).
+  const { state } = homePaths(options.home);
+  mkdirSync(state, { recursive: true });
+  ensureHomeSecret(state, RUNTIME_KEY_FILE);
   const config = await loadConfig({ home: options.home, positions: true });
   const { home } = config;
   mkdirSync(home.logs, { recursive: true });

@@ -41,7 +41,8 @@ const STARTING_COMMENT_MS = 5000;
 /** The servers as the gateway needs them: leased for each request, started on demand. */
 export interface ServerLeases {
   /** Resolves once the server is ready and counts one request in flight; rejects with an Error that may carry the log's last lines as `logTail`. */
-  lease(name: string): Promise<{ baseUrl: string; model: string }>;
+  /** `headers`: what every request to the server carries (its runtime's key). */
+  lease(name: string): Promise<{ baseUrl: string; model: string; headers?: Record<string, string> }>;
   release(name: string): void;
   endpoint(name: string): { baseUrl: string } | undefined;
   status(): ServerStatus[];
@@ -277,8 +278,10 @@ export class ModelProxy {
       : await this.lease(ex, server, plan.stream, fallible);
     if (!endpoint) return "answered";
     if ("unavailable" in endpoint) return endpoint;
-    // A peer's key goes with the requests to that peer, and to nothing else.
-    const upstream = this.upstream.view({ fallible, headers: peer ? peerAuthHeaders(peer.peer) : {} });
+    // A peer's key goes with the requests to that peer, a runtime's with those to its server, and
+    // neither to anything else.
+    const headers = peer ? peerAuthHeaders(peer.peer) : ("headers" in endpoint && endpoint.headers) || {};
+    const upstream = this.upstream.view({ fallible, headers });
     try {
       if (ex.abort.signal.aborted) {
         ex.record(499, { server: server.name, stream: plan.stream, error: "client disconnected" });
@@ -320,7 +323,9 @@ export class ModelProxy {
     server: Server,
     stream: boolean,
     fallible: boolean,
-  ): Promise<{ baseUrl: string; model: string } | { unavailable: string } | undefined> {
+  ): Promise<
+    { baseUrl: string; model: string; headers?: Record<string, string> } | { unavailable: string } | undefined
+  > {
     const { supervisor } = this.deps;
     let startingTimer: NodeJS.Timeout | undefined;
     if (stream && !supervisor.endpoint(server.name)) {

@@ -1,4 +1,4 @@
-import { contextArgs, hasFlag, listenArgs, localUrl } from "./args.ts";
+import { contextArgs, flagValues, hasFlag, listenArgs, localUrl } from "./args.ts";
 import { estimateLlamaServer, llamaServerMemory } from "./llama-cpp-memory.ts";
 import { llamaCppToolChoice } from "./llama-cpp-tools.ts";
 import { COMMON_FAILURE_HINTS, type LaunchInput, type RuntimeAdapter } from "./types.ts";
@@ -11,6 +11,11 @@ function acrossHostsArgs(input: LaunchInput): string[] {
       ? ["--tensor-split", input.tensorSplit.join(",")]
       : [];
   return [...rpc, ...split];
+}
+
+/** Whether the profile gives llama-server a key of its own (then rig's is not added). */
+function ownKeySet(input: LaunchInput): boolean {
+  return hasFlag(input.args, "--api-key", "--api-key-file") || input.env.LLAMA_API_KEY !== undefined;
 }
 
 /** An origin no browser page has (`.invalid` never resolves): llama-server then allows none. */
@@ -53,6 +58,8 @@ export const llamaCpp: RuntimeAdapter = {
         // never a browser. An environment variable, which an older llama-server ignores, not a flag it
         // would refuse.
         LLAMA_ARG_CORS_ORIGINS: NO_BROWSER_ORIGIN,
+        // Only rig may use the port: a page that guesses it cannot even send a blind request.
+        ...(input.accessKey && !ownKeySet(input) ? { LLAMA_API_KEY: input.accessKey } : {}),
         // A worker that goes away aborts llama-server; ggml's gdb backtrace would then bury the line
         // that says so under forty lines of frames (a split launch keeps a backtrace the profile asks for).
         ...(input.rpc?.length ? { GGML_NO_BACKTRACE: "1" } : {}),
@@ -68,6 +75,11 @@ export const llamaCpp: RuntimeAdapter = {
   baseUrl: (input) => localUrl(input.host, input.port),
   healthPath: "/health",
   upstreamModel: (input) => input.name,
+  upstreamHeaders(input): Record<string, string> {
+    // A key the profile sets itself (an --api-key in args, LLAMA_API_KEY in env) is the one to send.
+    const key = flagValues(input.args, "--api-key")[0] ?? input.env.LLAMA_API_KEY ?? input.accessKey;
+    return key ? { authorization: `Bearer ${key}` } : {};
+  },
   failureHints: [
     {
       pattern: /invalid argument: --rpc/,

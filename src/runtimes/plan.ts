@@ -12,6 +12,8 @@ export interface LaunchPlan {
   baseUrl: string;
   healthUrl: string;
   upstreamModel: string;
+  /** What every request to the server carries besides the client's headers (the runtime's key). */
+  upstreamHeaders: Record<string, string>;
 }
 
 /** A worker as llama.cpp's `--rpc` takes it (`host:port`; the loader has checked that the name exists). */
@@ -39,6 +41,7 @@ export function launchPlan(config: Config, server: Server, port?: number): Launc
     rpc: server.rpc.length ? server.rpc.map((name) => workerEndpoint(config, name)) : undefined,
     tensorSplit: server.tensor_split,
     nodes: server.nodes.length ? server.nodes : undefined,
+    accessKey: config.runtimeKey,
   };
   const baseUrl = adapter.baseUrl(input);
   return {
@@ -48,5 +51,6 @@ export function launchPlan(config: Config, server: Server, port?: number): Launc
     baseUrl,
     healthUrl: baseUrl + (server.health ?? adapter.healthPath),
     upstreamModel: adapter.upstreamModel(input),
+    upstreamHeaders: adapter.upstreamHeaders?.(input) ?? {},
   };
 }

@@ -48,6 +48,8 @@ export interface LaunchInput {
   tensorSplit?: number[];
   /** The hosts one model runs across, the head first (a multi-node plan). */
   nodes?: ClusterNode[];
+  /** The home's key for runtimes' own ports: a runtime that takes one requires it, and rig sends it. */
+  accessKey?: string;
 }
 
 /** One host of a multi-node server, as the other hosts reach it. */
@@ -215,6 +217,8 @@ export interface RuntimeAdapter {
   healthPath: string;
   /** The `model` value requests must carry upstream. */
   upstreamModel(input: LaunchInput): string;
+  /** Headers every request to the server carries (its key), beyond the client's own. */
+  upstreamHeaders?(input: LaunchInput): Record<string, string>;
   /** Steps that bring up a daemon rig does not own (run when the base URL does not answer yet). */
   prepare?(input: LaunchInput): LifecycleStep[];
   afterReady?(input: LaunchInput): LifecycleStep[];

@@ -93,9 +93,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /** Brings the server to ready and counts one request in flight; `release` when it is answered. */
-  async lease(name: string): Promise<{ baseUrl: string; model: string }> {
+  async lease(name: string): Promise<{ baseUrl: string; model: string; headers: Record<string, string> }> {
     const plan = await this.scheduler.lease(name);
-    return { baseUrl: plan.baseUrl, model: plan.upstreamModel };
+    return { baseUrl: plan.baseUrl, model: plan.upstreamModel, headers: plan.upstreamHeaders };
   }
 
   release(name: string): void {

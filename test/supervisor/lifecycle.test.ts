@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import type { LastExit } from "../../src/supervisor/status.ts";
@@ -42,11 +42,17 @@ describe("servers under the supervisor, with the real llama-server", () => {
     assert.equal(row!.state, "ready");
     assert.ok(row!.pid && isAlive(row!.pid));
 
-    const answer = await fetch(`http://127.0.0.1:${row!.port}/v1/chat/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ messages: [{ role: "user", content: "hi" }], max_tokens: 8 }),
-    }).then(
+    // The server's own port takes the home's runtime key and nothing else: rig has it, a web page does not.
+    const chat = (headers: Record<string, string>) =>
+      fetch(`http://127.0.0.1:${row!.port}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({ messages: [{ role: "user", content: "hi" }], max_tokens: 8 }),
+      });
+    assert.equal((await chat({})).status, 401, "a request without the runtime key is refused");
+    const key = readFileSync(join(home.root, "state", "runtime.key"), "utf8").trim();
+    assert.equal(statSync(join(home.root, "state", "runtime.key")).mode & 0o777, 0o600);
+    const answer = await chat({ authorization: `Bearer ${key}` }).then(
       (response) =>
         response.json() as Promise<{ model: string; choices: Array<{ message: { content: string } }> }>,
     );
