@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import { type Agent, type Config, findServer, peerModel, type Server } from "../config/loader.ts";
@@ -5,11 +6,13 @@ import { geminiModelList } from "../dialects/gemini/mapping.ts";
 import type { RequestRecord } from "../ledger/ledger.ts";
 import { fallbackChain } from "../peers/hop.ts";
 import {
+  gatewaysPassed,
   PEER_LISTING_HEADER,
   type PeerKind,
   peerAuthHeaders,
   peerBaseUrl,
   RIG_GATEWAY_HEADER,
+  VIA_HEADER,
 } from "../peers/registry.ts";
 import type { LastExit, ServerStatus } from "../supervisor/status.ts";
 import { sendError } from "./errors.ts";
@@ -83,6 +86,9 @@ type UpstreamPlan = Extract<ExchangePlan, { kind: "native" | "translated" | "for
 export class ModelProxy {
   private readonly upstream: Upstream;
   private readonly peers: PeerView;
+
+  /** This gateway among others, in `x-rig-via`: random per daemon, so two homes on a host differ. */
+  private readonly id = randomBytes(6).toString("hex");
 
   constructor(private readonly deps: ProxyDeps) {
     this.peers = deps.peers ?? NO_PEERS;
@@ -195,6 +201,13 @@ export class ModelProxy {
   }
 
   private async exchange(ex: Exchange, config: Config, agent: Agent | undefined): Promise<void> {
+    const passed = gatewaysPassed(ex.req.headers[VIA_HEADER]);
+    if (passed.includes(this.id))
+      return failExchange(
+        ex,
+        508,
+        `this request came back to the gateway it passed through before (via ${passed.length} gateways): a fallback: or a peer's model leads back here; check the fallback lists of the servers on each peer`,
+      );
     let raw: Buffer;
     try {
       raw = await readBody(ex.req, config.gateway.bodyLimitBytes);
@@ -280,7 +293,10 @@ export class ModelProxy {
     if ("unavailable" in endpoint) return endpoint;
     // A peer's key goes with the requests to that peer, a runtime's with those to its server, and
     // neither to anything else.
-    const headers = peer ? peerAuthHeaders(peer.peer) : ("headers" in endpoint && endpoint.headers) || {};
+    const via = { [VIA_HEADER]: [...gatewaysPassed(ex.req.headers[VIA_HEADER]), this.id].join(", ") };
+    const headers = peer
+      ? { ...peerAuthHeaders(peer.peer), ...via }
+      : ("headers" in endpoint && endpoint.headers) || {};
     const upstream = this.upstream.view({ fallible, headers });
     try {
       if (ex.abort.signal.aborted) {

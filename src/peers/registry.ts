@@ -42,6 +42,23 @@ export function peerBaseUrl(peer: Peer): string {
   return peer.url.replace(/\/v1$/, "");
 }
 
+/**
+ * The gateways a request has passed through, by their ids, added by each one that sends it on to a
+ * peer: a gateway that finds itself there refuses it, so fallbacks that lead back (a's server falls
+ * back to b's, whose falls back to a's) end at once instead of bouncing requests between them.
+ */
+export const VIA_HEADER = "x-rig-via";
+
+/** The gateways in a request's `x-rig-via`, the first one first. */
+export function gatewaysPassed(via: string | string[] | undefined): string[] {
+  return [via ?? []]
+    .flat()
+    .join(",")
+    .split(",")
+    .map((id) => id.trim())
+    .filter(Boolean);
+}
+
 /** The headers that carry a peer's key: OpenAI clients send Authorization, Anthropic ones x-api-key. */
 export function peerAuthHeaders(peer: Peer): Record<string, string> {
   return peer.apiKey ? { authorization: `Bearer ${peer.apiKey}`, "x-api-key": peer.apiKey } : {};
