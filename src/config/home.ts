@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, relative, resolve } from "node:path";
 
@@ -33,8 +34,17 @@ export function configPathOf(path: string, home: string): string {
   return path.startsWith(`${user}/`) ? `~${path.slice(user.length)}` : path;
 }
 
-export function homePaths(flag?: string, env: NodeJS.ProcessEnv = process.env): HomePaths {
-  const root = resolve(expandTilde(flag || env.RIG_HOME || DEFAULT_HOME));
+/**
+ * The home a command means: `--home`, else `RIG_HOME`, else the current folder when it holds a
+ * rig.yaml (an agent working in a home runs `rig ps` there, as its AGENTS.md says), else ~/local-llm.
+ */
+export function homePaths(
+  flag?: string,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): HomePaths {
+  const here = existsSync(join(cwd, "rig.yaml")) ? cwd : undefined;
+  const root = resolve(expandTilde(flag || env.RIG_HOME || here || DEFAULT_HOME));
   return {
     root,
     config: join(root, "rig.yaml"),

@@ -45,7 +45,7 @@ export async function loadConfig(options: LoadOptions = {}): Promise<Config> {
       {
         level: "error",
         code: "config-missing",
-        message: `no rig.yaml in ${home.root}: run \`rig init\` (or \`rig demo\`), or point RIG_HOME / --home at your stack`,
+        message: `no rig.yaml in ${home.root}: run \`rig init\` (or \`rig demo\`), or point RIG_HOME / --home at your stack (or run rig in its folder)`,
       },
     ]);
   }

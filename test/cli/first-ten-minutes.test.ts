@@ -59,6 +59,22 @@ describe("global options where people type them", () => {
   });
 });
 
+test("run in a home's folder, rig uses that home, as the commands in its AGENTS.md are written", async () => {
+  const { root } = await home(REMOTE);
+  const here = await rig(["ls", "--json"], { cwd: root, env: { RIG_HOME: "" } });
+  assert.equal(here.code, 0, here.stderr);
+  assert.deepEqual(
+    (JSON.parse(here.stdout) as { servers: Array<{ name: string }> }).servers.map((server) => server.name),
+    ["r"],
+  );
+  const elsewhere = await rig(["ls"], {
+    cwd: tmpdir(),
+    env: { RIG_HOME: "", HOME: mkdtempSync(join(tmpdir(), "rig-nohome-")) },
+  });
+  assert.equal(elsewhere.code, 1);
+  assert.match(elsewhere.stderr, /no rig\.yaml in .*local-llm: .*or run rig in its folder/);
+});
+
 describe("an unknown command", () => {
   test("piped: plain text, the nearest command, exit 2", async () => {
     const result = await rig(["lss"], { env: PIPED_WITH_COLOR_TERM });

@@ -12,7 +12,7 @@ export interface RigResult {
 /** Runs the built CLI (as a user would) and captures its output; never throws on a non-zero exit. */
 export function rig(
   args: string[],
-  options: { home?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  options: { home?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {},
 ): Promise<RigResult> {
   return new Promise((resolve) => {
     const child = execFile(
@@ -26,6 +26,7 @@ export function rig(
           ...(options.home ? { RIG_HOME: options.home } : {}),
           ...options.env,
         },
+        cwd: options.cwd,
         timeout: options.timeoutMs ?? 120_000,
         maxBuffer: 16 * 1024 * 1024,
       },
