@@ -101,13 +101,14 @@ export const llamaCppToolChoice: ToolChoiceForcer = {
               },
             ],
           }
-        : { role: "assistant", content: text };
+        : // Cut off by the token limit, it is not a call, and its JSON is rig's wrapper, not the model's
+          // words: the answer says only that the limit was hit.
+          { role: "assistant", content: null };
     return {
       id: `chatcmpl-${randomUUID()}`,
       object: "chat.completion",
       created: Math.floor(Date.now() / 1000),
       model: chat.model,
-      // A call cut off by the token limit is not a call: the text comes back with finish "length".
       choices: [{ index: 0, message, finish_reason: "tool_calls" in message ? "tool_calls" : "length" }],
       usage,
     };

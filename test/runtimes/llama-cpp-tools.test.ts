@@ -71,8 +71,9 @@ test("the generated call becomes a Chat tool call; one cut off by the token limi
   assert.deepEqual(done.usage, { prompt_tokens: 40, completion_tokens: 12, total_tokens: 52 });
 
   const cut = forcer.chatAnswer(chat("required"), { content: '{"name": "get_weather", "argu' }) as {
-    choices: Array<{ message: { content: string }; finish_reason: string }>;
+    choices: Array<{ message: { content: string | null; tool_calls?: unknown }; finish_reason: string }>;
   };
   assert.equal(cut.choices[0]!.finish_reason, "length");
-  assert.equal(cut.choices[0]!.message.content, '{"name": "get_weather", "argu');
+  assert.equal(cut.choices[0]!.message.content, null, "rig's call wrapper never reaches the client as text");
+  assert.equal(cut.choices[0]!.message.tool_calls, undefined);
 });
