@@ -152,11 +152,7 @@ export class Scheduler<Launch> {
   crashed(name: string, message: string): void {
     const entry = this.entries.get(name);
     if (entry?.state !== "ready" && entry?.state !== "stopping") return;
-    const now = this.effects.now();
-    entry.crashes = [...entry.crashes.filter((at) => now - at < CRASH_LOOP.windowMs), now];
-    if (entry.crashes.length >= CRASH_LOOP.crashes) {
-      entry.crashLoop = `${name} crashed ${entry.crashes.length} times in ${formatDuration(CRASH_LOOP.windowMs)} (last: ${message}); rig does not restart it for requests until asked: \`rig serve ${name}\``;
-    }
+    this.countFailure(name, entry, "crashed", message);
     // A retiring server is being stopped already; its stop finds nothing left to signal.
     if (entry.state !== "ready") return;
     entry.cancelTtl?.();
@@ -265,6 +261,18 @@ export class Scheduler<Launch> {
     };
   }
 
+  /**
+   * One crash or failed start more: the third within a minute holds the server, so that requests (an
+   * agent retrying) get the reason instead of a relaunch, a full model load each, that fails again.
+   */
+  private countFailure(name: string, entry: Entry<Launch>, what: string, message: string): void {
+    const now = this.effects.now();
+    entry.crashes = [...entry.crashes.filter((at) => now - at < CRASH_LOOP.windowMs), now];
+    if (entry.crashes.length >= CRASH_LOOP.crashes) {
+      entry.crashLoop = `${name} ${what} ${entry.crashes.length} times in ${formatDuration(CRASH_LOOP.windowMs)} (last: ${message}); rig does not ${what === "crashed" ? "restart" : "start"} it for requests until asked: \`rig serve ${name}\``;
+    }
+  }
+
   private forgiveCrashes(entry: Entry<Launch>): void {
     entry.crashes = [];
     entry.crashLoop = undefined;
@@ -313,6 +321,7 @@ export class Scheduler<Launch> {
       entry.launch = await this.effects.start(server);
     } catch (error) {
       const failure = error instanceof StartError ? error : new StartError((error as Error).message);
+      this.countFailure(name, entry, "failed to start", failure.message);
       entry.error = failure.message;
       this.setState(name, entry, "failed");
       throw failure;

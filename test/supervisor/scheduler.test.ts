@@ -354,6 +354,32 @@ describe("crash loops", () => {
     assert.equal(world.log.filter((line) => line === "start a").length, 4);
   });
 
+  test(`${CRASH_LOOP.crashes} failed starts within a minute hold it too: an agent's retries get why, not a load each`, async () => {
+    const { world, scheduler } = setup(server("a"));
+    for (let start = 0; start < CRASH_LOOP.crashes; start++) {
+      world.hold("a");
+      const lease = scheduler.lease("a");
+      await settle();
+      world.fail("a", new StartError("a exited while starting (exit code 3)"));
+      await assert.rejects(lease);
+      world.advance(5000);
+    }
+    await assert.rejects(
+      scheduler.lease("a"),
+      (error) =>
+        error instanceof StartError &&
+        /a failed to start 3 times in 1m \(last: a exited while starting \(exit code 3\)\); rig does not start it for requests until asked: `rig serve a`/.test(
+          error.message,
+        ),
+    );
+    assert.equal(world.log.filter((line) => line === "start a").length, 3, "no fourth start");
+    const asked = scheduler.ensureReady("a");
+    await settle();
+    world.finish("a");
+    await asked;
+    assert.equal(scheduler.view("a")!.state, "ready", "rig serve starts it again");
+  });
+
   test("crashes further apart than a minute keep being restarted", async () => {
     const { scheduler } = await crashing(3, 30_000);
     assert.equal(await scheduler.lease("a"), "a#4");
