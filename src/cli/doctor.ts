@@ -15,7 +15,6 @@ import { runtimeFor } from "../runtimes/index.ts";
 import {
   missingExecutable,
   missingModel,
-  notFoundMessage,
   type PreflightProblem,
   silentWorkers,
   takenPort,
@@ -23,7 +22,7 @@ import {
 } from "../supervisor/preflight.ts";
 import { isLoopbackHost } from "../system/loopback.ts";
 import { describeHolder, isPortFree } from "../system/ports.ts";
-import { which } from "../system/which.ts";
+import { notFoundMessage, which } from "../system/which.ts";
 import { pc } from "./colors.ts";
 import { homeArg, jsonArg, printJson } from "./common.ts";
 import { cachedBuild } from "./install.ts";

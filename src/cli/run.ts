@@ -7,8 +7,9 @@ import { findServer } from "../config/loader.ts";
 import { didYouMean } from "../config/problems.ts";
 import { redactSecrets } from "../config/secrets.ts";
 import { agentLaunch } from "../harnesses/plan.ts";
+import { agentPin } from "../install/agents.ts";
 import { writeFileAtomic } from "../system/atomic-write.ts";
-import { which } from "../system/which.ts";
+import { notFoundMessage, which } from "../system/which.ts";
 import { argsAfterSeparator, homeArg, loadOrExit, printJson, RigError } from "./common.ts";
 import { ensureDaemon } from "./daemon-client.ts";
 import { startWithProgress } from "./start-progress.ts";
@@ -32,10 +33,13 @@ export default defineCommand({
   async run({ args, rawArgs }) {
     const config = await loadOrExit(args.home);
     const agent = config.agents[args.agent];
-    if (!agent)
-      throw new RigError(
-        `no agent named \`${args.agent}\`${didYouMean(args.agent, Object.keys(config.agents))} (see \`rig ls\`)`,
-      );
+    if (!agent) {
+      const server = findServer(config, args.agent);
+      const instead = server
+        ? `; \`${args.agent}\` is a server: \`rig serve ${server.name}\` starts it, \`rig run\` takes an agent`
+        : `${didYouMean(args.agent, Object.keys(config.agents))} (see \`rig ls\`)`;
+      throw new RigError(`no agent named \`${args.agent}\`${instead}`);
+    }
     const launch = agentLaunch(config, agent, argsAfterSeparator(rawArgs));
     if (args["dry-run"]) {
       // Printed for a person to read or paste: secrets are shown as their references.
@@ -55,8 +59,15 @@ export default defineCommand({
     }
     const executable = which(launch.command);
     if (!executable) {
+      const install =
+        agentPin(agent.harness) && `\`rig install ${agent.harness}\` installs the version rig verified`;
       throw new RigError(
-        `agent CLI \`${launch.command}\` not found on PATH; install it or set harnesses.${agent.harness}.command in rig.yaml`,
+        notFoundMessage(
+          `agent CLI ${agent.harness}`,
+          launch.command,
+          `harnesses.${agent.harness}.command in rig.yaml`,
+          install,
+        ),
       );
     }
     const server = findServer(config, agent.server);

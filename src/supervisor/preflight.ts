@@ -4,7 +4,7 @@ import type { KeyPath } from "../config/problems.ts";
 import { executableKey, executableOf, modelIsPath, runtimeFor } from "../runtimes/index.ts";
 import { launchPlan } from "../runtimes/plan.ts";
 import { answers, describeHolder, isPortFree } from "../system/ports.ts";
-import { which } from "../system/which.ts";
+import { notFoundMessage, which } from "../system/which.ts";
 
 // The checks a start makes before it runs anything, shared with `rig doctor`: what doctor reports is
 // what a start would refuse, in the same words.
@@ -19,12 +19,6 @@ export interface PreflightProblem {
   path?: string;
   /** The rig.yaml entry to point at, when the value at fault is written there. */
   entry?: KeyPath;
-}
-
-/** "`x` not found on PATH; install it or set KEY": the words for any executable rig cannot find. */
-export function notFoundMessage(what: string, executable: string, key: string, hint?: string): string {
-  const where = executable.includes("/") ? "" : " on PATH";
-  return `${what}: \`${executable}\` not found${where}; install it or set ${key}${hint ? `; ${hint}` : ""}`;
 }
 
 /** A model named by a path that is not there. */

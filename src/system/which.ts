@@ -21,3 +21,9 @@ export function which(executable: string, env: NodeJS.ProcessEnv = process.env):
   }
   return undefined;
 }
+
+/** "`x` not found on PATH; install it or set KEY": the words for any executable rig cannot find. */
+export function notFoundMessage(what: string, executable: string, key: string, hint?: string): string {
+  const where = executable.includes("/") ? "" : " on PATH";
+  return `${what}: \`${executable}\` not found${where}; install it or set ${key}${hint ? `; ${hint}` : ""}`;
+}

@@ -122,8 +122,15 @@ describe("rig run", () => {
     assert.equal(result.code, 1);
     assert.match(
       result.stderr,
-      /agent CLI `\/nowhere\/codex` not found on PATH; install it or set harnesses\.codex\.command/,
+      /agent CLI codex: `\/nowhere\/codex` not found; install it or set harnesses\.codex\.command in rig\.yaml; `rig install codex` installs the version rig verified/,
     );
+  });
+
+  test("a server named where an agent goes says to serve it instead", async () => {
+    const home = await stack("  codex-echo: { harness: codex, server: echo }", "");
+    const result = await rig(["run", "echo"], { home: home.root });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /no agent named `echo`; `echo` is a server: `rig serve echo` starts it/);
   });
 });
 
