@@ -116,9 +116,20 @@ function ownWords(own: string[], path: string[]): string[] {
   return words;
 }
 
-async function printUsage(command: CommandDef, parent: CommandDef | undefined): Promise<void> {
+async function printUsage(
+  command: CommandDef,
+  parent: CommandDef | undefined,
+  path: string[],
+): Promise<void> {
+  // citty names a command by its parent's name and its own: under a group that reads `worker run`, so
+  // the parent it is given carries the whole path to it (`rig worker`).
+  const parentMeta = parent && (typeof parent.meta === "function" ? await parent.meta() : await parent.meta);
+  const named =
+    parent && parent !== main
+      ? { ...parent, meta: { ...parentMeta, name: ["rig", ...path.slice(0, -1)].join(" ") } }
+      : parent;
   // citty pads every column to the widest cell, the last one too, and colours even into a pipe.
-  const usage = inRigColors(await renderUsage(command, parent)).replace(/[ \t]+$/gm, "");
+  const usage = inRigColors(await renderUsage(command, named)).replace(/[ \t]+$/gm, "");
   process.stdout.write(`${usage}\n\n`);
 }
 
@@ -145,7 +156,7 @@ async function run(rawArgs: string[]): Promise<number> {
   const wantsHelp = own.includes("--help") || own.includes("-h");
   // A group named without its subcommand (or rig alone) answers with its usage.
   if (wantsHelp || !command.run) {
-    await printUsage(command, parent);
+    await printUsage(command, parent, path);
     return wantsHelp ? 0 : 2;
   }
   const stray = strayArgument(path.join(" "), (await argsOf(command)) ?? {}, ownWords(own, path));

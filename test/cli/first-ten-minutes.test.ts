@@ -118,6 +118,20 @@ describe("an option the command does not have, or a word too many", () => {
   });
 });
 
+test("a subcommand's usage names it as typed, from rig down", async () => {
+  for (const [args, usage] of [
+    [["add", "server", "--help"], "USAGE rig add server [OPTIONS]"],
+    [["worker", "run", "--help"], "USAGE rig worker run [OPTIONS]"],
+    [["ls", "--help"], "USAGE rig ls [OPTIONS]"],
+  ] as const) {
+    const result = await rig([...args]);
+    assert.ok(
+      result.stdout.includes(usage),
+      `${args.join(" ")}: ${result.stdout.split("\n").find((line) => line.startsWith("USAGE"))}`,
+    );
+  }
+});
+
 test("--help lines end where their text ends, piped without colour", async () => {
   for (const args of [
     ["--help"],
