@@ -4,7 +4,7 @@ import { configPathOf } from "../config/home.ts";
 import { formatProblem } from "../config/problems.ts";
 import { findDuplicates } from "../inventory/duplicates.ts";
 import { formatParams } from "../inventory/formats.ts";
-import { missingModels, referencesOf } from "../inventory/references.ts";
+import { missingModels, namedModelPaths, referencesOf } from "../inventory/references.ts";
 import { type FoundModel, scanModels } from "../inventory/scan.ts";
 import { readModelShape } from "../memory/shape.ts";
 import { pc } from "./colors.ts";
@@ -61,6 +61,7 @@ export default defineCommand({
     const scanning = quietProgress("scanning");
     const models = scanModels(config.paths.models, {
       onProgress: (seen) => scanning.update(`${seen} entries looked at (headers only)`),
+      named: namedModelPaths(config),
     });
     scanning.done(`${models.length} models`);
     const references = referencesOf(config, models);

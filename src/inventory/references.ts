@@ -13,6 +13,15 @@ function real(path: string): string | undefined {
   }
 }
 
+/** The model paths the servers in rig.yaml name (for runtimes that take a path). */
+export function namedModelPaths(config: Config): Set<string> {
+  return new Set(
+    Object.values(config.servers)
+      .filter((server) => modelIsPath(runtimeFor(server.runtime), server.modelPath))
+      .map((server) => server.modelPath!),
+  );
+}
+
 /** Profile names per model: by path (through symlinks) for files, by name for tags and registry ids. */
 export function referencesOf(config: Config, models: FoundModel[]): Map<FoundModel, string[]> {
   const byPath = new Map<string, FoundModel>();

@@ -145,6 +145,8 @@ function isDirectory(entry: Dirent, path: string): boolean {
 export interface ScanOptions {
   /** Called now and then with the number of entries looked at. */
   onProgress?: (seen: number) => void;
+  /** Paths rig.yaml names: a model several paths reach is listed under the one it names. */
+  named?: ReadonlySet<string>;
 }
 
 /**
@@ -206,14 +208,14 @@ export function scanModels(roots: string[], options: ScanOptions = {}): FoundMod
     for (const files of shards.values()) found.push(ggufModel(files.sort(), root));
   };
   for (const root of roots) visit(root, root);
-  return mergeLinks(found);
+  return mergeLinks(found, options.named ?? new Set());
 }
 
 /**
- * Paths that reach the same inodes are one model, not copies. It is listed under its real path when
- * one was found (a symlink elsewhere becomes a link), else under the first path found.
+ * Paths that reach the same inodes are one model, not copies. It is listed under the path rig.yaml
+ * names, else its real path when one was found (a symlink elsewhere becomes a link), else the first.
  */
-function mergeLinks(models: FoundModel[]): FoundModel[] {
+function mergeLinks(models: FoundModel[], named: ReadonlySet<string>): FoundModel[] {
   const byIdentity = new Map<string, FoundModel[]>();
   for (const model of models) {
     const identity = model.files
@@ -223,7 +225,10 @@ function mergeLinks(models: FoundModel[]): FoundModel[] {
     byIdentity.set(identity, [...(byIdentity.get(identity) ?? []), model]);
   }
   return [...byIdentity.values()].map((same) => {
-    const primary = same.find((model) => model.files.every((file) => file.path === file.real)) ?? same[0]!;
+    const primary =
+      same.find((model) => named.has(model.path)) ??
+      same.find((model) => model.files.every((file) => file.path === file.real)) ??
+      same[0]!;
     primary.links.push(...same.filter((model) => model !== primary).map((model) => model.path));
     return primary;
   });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   copyFileSync,
+  linkSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -180,6 +181,20 @@ test("rig models lists every model once, with its facts, links and the profiles 
   assert.deepEqual(
     { name: ollama.name, arch: ollama.arch, quant: ollama.quant, refs: ollama.referenced_by },
     { name: "tiny:latest", arch: "phi3", quant: "Q8_0", refs: ["oll"] },
+  );
+});
+
+test("a model reached by hard links is listed under the path rig.yaml names, not the first one found", async () => {
+  const linked = await newHome("servers:\n  tiny:\n    runtime: llama.cpp\n    model: models/tiny.gguf\n");
+  const models = join(linked.root, "models");
+  writeModelGguf(join(models, "tiny.gguf"), { dense: true, name: "tiny" });
+  linkSync(join(models, "tiny.gguf"), join(models, "a-hardlink.gguf"));
+  const result = await rig(["models", "--json"], { home: linked.root });
+  assert.equal(result.code, 0, result.stderr);
+  const entries = JSON.parse(result.stdout) as Entry[];
+  assert.deepEqual(
+    entries.map((entry) => [entry.path, entry.links, entry.referenced_by]),
+    [[join(models, "tiny.gguf"), [join(models, "a-hardlink.gguf")], ["tiny"]]],
   );
 });
 

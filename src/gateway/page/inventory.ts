@@ -1,7 +1,7 @@
 import type { Config } from "../../config/loader.ts";
 import { findDuplicates } from "../../inventory/duplicates.ts";
 import { formatParams } from "../../inventory/formats.ts";
-import { referencesOf } from "../../inventory/references.ts";
+import { namedModelPaths, referencesOf } from "../../inventory/references.ts";
 import { type FoundModel, scanModels } from "../../inventory/scan.ts";
 import type { InventoryView } from "./protocol.ts";
 
@@ -10,7 +10,7 @@ import type { InventoryView } from "./protocol.ts";
  * use it, and the copies of the same weights (sampled hashes: the page never reads whole files).
  */
 export async function inventoryView(config: Config): Promise<InventoryView> {
-  const models = scanModels(config.paths.models);
+  const models = scanModels(config.paths.models, { named: namedModelPaths(config) });
   const references = referencesOf(config, models);
   const { groups } = await findDuplicates(models, {
     isReferenced: (model) => references.get(model)!.length > 0,
