@@ -121,7 +121,8 @@ export function headlines(run: StoredRun): string[] {
       const through =
         added === null || added === undefined
           ? ""
-          : `; through the gateway ${added >= 0 ? "+" : ""}${ms(added)}`;
+          : // The median of each round's difference: not the difference of the medians in the table.
+            `; through the gateway ${added >= 0 ? "+" : ""}${ms(added)} to first token (median of the rounds' differences)`;
       return `${cellName(result)}: ${directFigures(result)}${through}`;
     });
 }

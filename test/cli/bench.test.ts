@@ -123,7 +123,7 @@ describe("rig bench", () => {
     );
     assert.match(
       stack,
-      / {2}- 512 ×1: first token [\d.]+ ms, prompt \d+ tok\/s, generation \d+ tok\/s; through the gateway/,
+      / {2}- 512 ×1: first token [\d.]+ ms, prompt \d+ tok\/s, generation \d+ tok\/s; through the gateway [+-]?[\d.]+ ms to first token \(median of the rounds' differences\)/,
     );
   });
 
