@@ -85,13 +85,19 @@ function watchConfig(
   const folders = new Set([...watched].map((file) => dirname(file)));
   let timer: NodeJS.Timeout | undefined;
   let lastText = "";
+  let refused = false;
   const reload = async () => {
     try {
       const next = await loadConfig({ home: config.home.root, positions: true });
+      // A file put back as it was after a refused edit changes nothing, but whoever reads the log after
+      // "config not reloaded" needs to know it loads again.
+      if (refused && next.hash === lastText) logLine(`config loads again; unchanged (${next.hash})`);
+      refused = false;
       if (next.hash === lastText) return;
       lastText = next.hash;
       apply(next);
     } catch (error) {
+      refused = true;
       if (error instanceof ConfigError) {
         for (const problem of error.problems) logLine(`config not reloaded: ${problemForLog(problem)}`);
       } else logLine(`config not reloaded: ${(error as Error).message}`);

@@ -12,7 +12,7 @@ import { homesForThisFile } from "../support/home.ts";
 
 const newHome = homesForThisFile();
 
-test("a rig.yaml that does not reload is named by its absolute path, even for a daemon started from the home's parent", async () => {
+test("a rig.yaml that does not reload is named by its absolute path, even for a daemon started from the home's parent; put back, the log says it loads again", async () => {
   const home = await newHome();
   // Started from the folder holding the home, a relative path would read `rig-test-…/rig.yaml`.
   await promisify(execFile)(process.execPath, [RIG_MAIN, "gateway", "start", "--home", home.root], {
@@ -20,7 +20,8 @@ test("a rig.yaml that does not reload is named by its absolute path, even for a 
     env: { ...process.env, NO_COLOR: "1" },
   });
   const file = join(home.root, "rig.yaml");
-  writeFileSync(file, `${readFileSync(file, "utf8")}servers:\n  oops:\n    runtme: llama.cpp\n`);
+  const original = readFileSync(file, "utf8");
+  writeFileSync(file, `${original}servers:\n  oops:\n    runtme: llama.cpp\n`);
   const logFile = join(home.root, "logs", "gateway.log");
   let log = "";
   for (let i = 0; i < 100 && !log.includes("config not reloaded"); i++) {
@@ -30,4 +31,12 @@ test("a rig.yaml that does not reload is named by its absolute path, even for a 
   const line = log.split("\n").find((text) => text.includes("config not reloaded"));
   assert.ok(line, log);
   assert.ok(line.includes(` ${file}:5:5: error: servers.oops.runtme`), line);
+
+  // Put back as it was: nothing changes, and the log says the file loads again.
+  writeFileSync(file, original);
+  for (let i = 0; i < 100 && !log.includes("config loads again"); i++) {
+    await sleep(100);
+    log = readFileSync(logFile, "utf8");
+  }
+  assert.match(log, /config loads again; unchanged \(/);
 });
