@@ -196,7 +196,8 @@ test("rig stats and /metrics count every tool call, cut answer and upstream erro
     assert.equal(failed.status, 500);
   }
 
-  // The gateway writes its ledger in batches: wait until every logged request is in it.
+  // The gateway writes its log and its ledger in batches: wait until both hold the last request (the
+  // failing one), and the ledger every request the log has.
   const logged = (agent: AgentCase) =>
     readFileSync(join(root, "logs", "gateway.log"), "utf8")
       .split("\n")
@@ -204,10 +205,11 @@ test("rig stats and /metrics count every tool call, cut answer and upstream erro
   let rows: StatsRow[] = [];
   for (let i = 0; i < 50; i++) {
     rows = await rigJson<StatsRow[]>(["stats", "--by", "agent,server"], { home: root });
-    if (
-      AGENTS.every((agent) => rows.find((row) => row.agent === agentName(agent))?.requests === logged(agent))
-    )
-      break;
+    const settled = (agent: AgentCase) => {
+      const row = rows.find((candidate) => candidate.agent === agentName(agent));
+      return row !== undefined && row.upstream_errors >= 1 && row.requests === logged(agent);
+    };
+    if (AGENTS.every(settled)) break;
     await sleep(100);
   }
   const metrics = await (await fetch(`${home.url}/metrics`)).text();
