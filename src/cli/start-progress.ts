@@ -10,7 +10,7 @@ import { progress } from "./progress.ts";
  * Where to send requests, then the server's own process: its port is llama-server's, not the one
  * clients use, so it is named as the server's.
  */
-export function readyLine(config: Config, server: ServerStatus): string {
+function readyLine(config: Config, server: ServerStatus): string {
   const own = [
     server.pid === null ? "" : `pid ${server.pid}`,
     server.port === null ? "" : `on port ${server.port}`,
